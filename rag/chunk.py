@@ -1,0 +1,128 @@
+"""Sentence-aware, token-budgeted chunks with character offsets.
+
+Sentences end at Chinese 。！？；… and English .!?; (not inside numbers such as 224.6 or
+abbreviations such as "U.S."). Sentences are packed greedily into chunks of at most
+`max_tokens` tokens of the embedding tokenizer; neighbouring chunks share up to
+`overlap` tokens of whole sentences.
+
+>>> text = "上海有1,149家企业。规模达224.6亿元！Mr. Li left. Done"
+>>> [text[a:b] for a, b in split_sentences(text)]
+['上海有1,149家企业。', '规模达224.6亿元！', 'Mr. Li left.', 'Done']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+
+from .records import Chunk, Document
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+# A sentence ends after a terminator (plus closing quotes/brackets). English "." must be followed by
+# whitespace and must not be a decimal point or a one-letter initial.
+_END = re.compile(
+    r"""(?:[。！？；!?;]+|…+|\.{3}|(?<![0-9A-Z])(?<!\b[A-Za-z])\.(?=["”’']*(?:\s|$))|(?<=[0-9])\.(?=\s+[A-Z]))"""
+    r"""["”’'」』）)\]]*"""
+    r"|\n\s*\n"
+)
+_ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|No|Nos|vs|etc|Inc|Ltd|Co|Corp|St|Jr|Sr|Fig|approx|e\.g|i\.e)\.$",
+                     re.IGNORECASE)
+_SOFT = re.compile(r"[，,、：:]\s*")  # where an over-long sentence may be split
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of sentences, whitespace trimmed, covering all non-blank text."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in _END.finditer(text):
+        if m.group(0) == "." and _ABBREV.search(text, 0, m.start() + 1):
+            continue
+        _add_span(text, pos, m.end(), spans)
+        pos = m.end()
+    _add_span(text, pos, len(text), spans)
+    return spans
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))
+
+
+def _split_long(text: str, span: tuple[int, int], tokens: int, budget: int) -> list[tuple[int, int]]:
+    """Split one sentence longer than the budget at commas, else into equal character windows."""
+    start, end = span
+    pieces = max(2, -(-tokens // budget))
+    target = (end - start) / pieces
+    cuts = [start]
+    for m in _SOFT.finditer(text, start, end):
+        if m.end() - cuts[-1] >= target and m.end() < end:
+            cuts.append(m.end())
+    if len(cuts) < pieces:  # no commas: cut on whitespace, else anywhere (never inside a digit run)
+        cuts = [start]
+        step = max(1, int(target))
+        while cuts[-1] + step < end:
+            cut = cuts[-1] + step
+            while cut < end and (text[cut].isdigit() and text[cut - 1].isdigit() or text[cut - 1].isalpha()
+                                 and text[cut].isalpha() and cut - cuts[-1] < step * 1.3):
+                cut += 1
+            cuts.append(cut)
+    cuts.append(end)
+    out: list[tuple[int, int]] = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        _add_span(text, a, b, out)
+    return out
+
+
+def chunk_document(doc: Document, count_tokens: TokenCounter, max_tokens: int = 200,
+                   overlap: int = 40) -> list[Chunk]:
+    """Cut a document into chunks; `chunk.text == doc.text[chunk.start:chunk.end]`."""
+    text = doc.text
+    spans = split_sentences(text)
+    lengths = count_tokens([text[a:b] for a, b in spans]) if spans else []
+    units: list[tuple[int, int]] = []
+    unit_tokens: list[int] = []
+    for span, n in zip(spans, lengths, strict=True):
+        if n <= max_tokens:
+            units.append(span)
+            unit_tokens.append(n)
+            continue
+        parts = _split_long(text, span, n, max_tokens)
+        for part, m in zip(parts, count_tokens([text[a:b] for a, b in parts]), strict=True):
+            while m > max_tokens and part[1] - part[0] > 1:  # still too long: halve by characters
+                mid = (part[0] + part[1]) // 2
+                units.append((part[0], mid))
+                unit_tokens.append(count_tokens([text[part[0]:mid]])[0])
+                part = (mid, part[1])
+                m = count_tokens([text[part[0]:part[1]]])[0]
+            units.append(part)
+            unit_tokens.append(m)
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        j, total = i, 0
+        while j < len(units) and (j == i or total + unit_tokens[j] <= max_tokens):
+            total += unit_tokens[j]
+            j += 1
+        start, end = units[i][0], units[j - 1][1]
+        chunks.append(make_chunk(doc, start, end))
+        if j >= len(units):
+            break
+        # Next chunk starts with the trailing sentences of this one that fit in the overlap.
+        k, back = j, 0
+        while k - 1 > i and back + unit_tokens[k - 1] <= overlap:
+            k -= 1
+            back += unit_tokens[k]
+        i = k
+    return chunks
+
+
+def make_chunk(doc: Document, start: int, end: int) -> Chunk:
+    text = doc.text[start:end]
+    digest = hashlib.sha1(f"{doc.id}\x00{start}\x00{end}\x00{text}".encode()).hexdigest()[:16]
+    return Chunk(id=f"{doc.id}#{digest}", doc_id=doc.id, text=text, start=start, end=end, lang=doc.lang)

@@ -1,0 +1,170 @@
+"""Incremental index build: diff the corpus against the live index by content hash and embed
+only what changed.
+
+>>> summary = build_index(settings, embedder)  # doctest: +SKIP
+>>> summary.to_json()["chunks_embedded"]
+0
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .chunk import chunk_document
+from .embed import Embedder
+from .ingest import IngestError, doc_id_for, iter_corpus, read_document
+from .models import SPECS
+from .records import Chunk, Document
+from .settings import Settings
+from .store import FORMAT_VERSION, IndexError_, Manifest, build_lock, load_index, write_generation
+
+
+@dataclass
+class IndexSummary:
+    docs_added: int = 0
+    docs_changed: int = 0
+    docs_removed: int = 0
+    docs_unchanged: int = 0
+    docs_skipped: int = 0
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)  # "path: reason"
+    rebuilt_reason: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "docs_added": self.docs_added, "docs_changed": self.docs_changed, "docs_removed": self.docs_removed,
+            "docs_unchanged": self.docs_unchanged, "docs_skipped": self.docs_skipped,
+            "chunks_total": self.chunks_total, "chunks_embedded": self.chunks_embedded,
+            "seconds": round(self.seconds, 2),
+            "chunks_per_second": round(self.chunks_embedded / self.seconds, 2) if self.seconds else 0.0,
+            "skipped": self.skipped, "rebuilt_reason": self.rebuilt_reason,
+        }
+
+
+def _reuse_reason(m: Manifest, embedder: Embedder, settings: Settings) -> str:
+    """Why the previous index cannot be reused incrementally ('' when it can)."""
+    if m.embed_model != embedder.model_id:
+        return f"embedding model changed ({m.embed_model} -> {embedder.model_id}): full rebuild"
+    if m.dim != embedder.dim:
+        return f"embedding dimension changed ({m.dim} -> {embedder.dim}): full rebuild"
+    if (m.chunk_tokens, m.chunk_overlap) != (settings.chunk_tokens, settings.chunk_overlap):
+        return "chunking settings changed: full rebuild"
+    return ""
+
+
+def read_corpus(root: Path, warn: Callable[[str], None]) -> tuple[list[Document], list[str]]:
+    """All readable documents under `root`, plus one 'path: reason' line per skipped file."""
+    docs: list[Document] = []
+    skipped: list[str] = []
+    by_hash: dict[str, str] = {}
+    for path in iter_corpus(root):
+        try:
+            doc = read_document(path, doc_id_for(path, root))
+        except IngestError as e:
+            skipped.append(f"{path}: {e}")
+            warn(f"skipped {path}: {e}")
+            continue
+        except Exception as e:  # a reader library failing in an unexpected way must not stop the build
+            skipped.append(f"{path}: unreadable ({type(e).__name__})")
+            warn(f"skipped {path}: unreadable ({type(e).__name__}: {str(e)[:80]})")
+            continue
+        if doc.content_hash in by_hash:
+            skipped.append(f"{path}: duplicate of {by_hash[doc.content_hash]}")
+            warn(f"skipped {path}: duplicate of {by_hash[doc.content_hash]}")
+            continue
+        by_hash[doc.content_hash] = doc.id
+        docs.append(doc)
+    return docs, skipped
+
+
+def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, quiet: bool = False,
+                warn: Callable[[str], None] | None = None) -> IndexSummary:
+    """Bring the index at `settings.index_dir` up to date with `settings.corpus_dir`."""
+    t0 = time.perf_counter()
+    warn = warn or (lambda msg: print(msg, file=sys.stderr))
+    root, corpus = settings.index_path, settings.corpus_path
+    if not corpus.is_dir():
+        raise FileNotFoundError(f"corpus directory {corpus} does not exist")
+    summary = IndexSummary()
+    with build_lock(root):
+        prev = None
+        if not rebuild:
+            try:
+                prev = load_index(root)
+            except IndexError_ as e:
+                if "no index" not in str(e):
+                    summary.rebuilt_reason = f"previous index unusable ({e}): full rebuild"
+            if prev is not None and (reason := _reuse_reason(prev.manifest, embedder, settings)):
+                summary.rebuilt_reason, prev = reason, None
+        if summary.rebuilt_reason:
+            warn(summary.rebuilt_reason)
+        docs, summary.skipped = read_corpus(corpus, warn)
+        summary.docs_skipped = len(summary.skipped)
+        old_docs = prev.manifest.docs if prev else {}
+        old_rows = {c.id: i for i, c in enumerate(prev.chunks)} if prev else {}
+
+        chunks: list[Chunk] = []
+        rows: list[int | None] = []  # row in the previous vectors, or None when it must be embedded
+        to_embed: list[tuple[int, str]] = []
+        titles: dict[str, str] = {}
+        doc_entries: dict[str, dict] = {}
+        for doc in docs:
+            old = old_docs.get(doc.id)
+            unchanged = old is not None and old["hash"] == doc.content_hash and all(
+                cid in old_rows for cid in old["chunk_ids"])
+            if unchanged:
+                summary.docs_unchanged += 1
+                for cid in old["chunk_ids"]:
+                    chunks.append(prev.chunks[old_rows[cid]])
+                    rows.append(old_rows[cid])
+                doc_entries[doc.id] = old
+                continue
+            if old is None:
+                summary.docs_added += 1
+            else:
+                summary.docs_changed += 1
+            new_chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+            titles[doc.id] = doc.title
+            for c in new_chunks:
+                to_embed.append((len(chunks), c.text))
+                chunks.append(c)
+                rows.append(None)
+            doc_entries[doc.id] = {"hash": doc.content_hash, "path": doc.path, "title": doc.title, "date": doc.date,
+                                   "url": doc.url, "author": doc.author, "lang": doc.lang, "fields": doc.fields,
+                                   "chunk_ids": [c.id for c in new_chunks]}
+        summary.docs_removed = sum(1 for d in old_docs if d not in doc_entries)
+
+        vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+        for i, r in enumerate(rows):
+            if r is not None:
+                vectors[i] = prev.vectors[r]
+        if to_embed:
+            with tqdm(total=len(to_embed), unit="chunk", desc="embedding", disable=quiet, file=sys.stderr) as bar:
+                embedded = embedder.embed([t for _, t in to_embed], kind="document",
+                                          titles=[titles[chunks[i].doc_id] for i, _ in to_embed],
+                                          progress=bar.update)
+            for (i, _), vec in zip(to_embed, embedded, strict=True):
+                vectors[i] = vec
+        summary.chunks_embedded = len(to_embed)
+        summary.chunks_total = len(chunks)
+        changed = summary.docs_added or summary.docs_changed or summary.docs_removed or prev is None
+        if changed:
+            spec = SPECS.get(settings.embed_model)
+            manifest = Manifest(
+                format_version=FORMAT_VERSION, embed_model=embedder.model_id,
+                embed_files={f.path: f.sha256 for f in spec.files} if spec else {},
+                dim=embedder.dim, dtype="float32", chunk_tokens=settings.chunk_tokens,
+                chunk_overlap=settings.chunk_overlap, faiss_type="", n_chunks=len(chunks), created=time.time(),
+                docs=doc_entries)
+            write_generation(root, manifest, chunks, vectors)
+    summary.seconds = time.perf_counter() - t0
+    return summary

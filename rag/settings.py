@@ -1,0 +1,109 @@
+"""One settings object: defaults <- rag.toml <- RAG_* environment <- CLI flags.
+
+>>> s = load_settings(overrides={"k": 3})
+>>> s.k
+3
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: str = "seeds"  # documents to index
+    index_dir: str = "index"  # where the built index lives
+    embed_model: str = "embeddinggemma-300m"  # a pinned model name, a local directory, or "hash" (test fake)
+    generator_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"  # pinned name or a local .gguf / HF dir
+    backend: str = "llama-cpp"  # llama-cpp | transformers | openai | extractive
+    chunk_tokens: int = 200  # chunk budget in embedding-model tokens
+    chunk_overlap: int = 40  # tokens repeated between neighbouring chunks
+    k: int = 5  # passages given to the generator
+    candidates: int = 30  # hits taken from each retrieval leg before fusion
+    keyword_weight: float = 0.5  # weight of the BM25 leg in reciprocal-rank fusion (dense is 1.0)
+    abstain_score: float = 0.30  # best dense cosine below this -> abstain without generating
+    device: str = "auto"  # auto | cpu | cuda
+    dtype: str = "auto"  # auto (bfloat16 where the CPU supports it) | bfloat16 | float32
+    threads: int = 0  # 0 = all cores
+    n_ctx: int = 4096  # generator context window
+    max_new_tokens: int = 256
+    prompt_budget: int = 1100  # tokens of passages given to the generator
+    model_cache: str = "~/.cache/rag-bilingual/models"
+    model_dir: str = ""  # a local directory holding model files (first source tried)
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_model: str = ""
+    openai_api_key: str = ""
+    verify: bool = True  # check and repair citations after generation
+    upload_max_mb: int = 20
+
+    @property
+    def corpus_path(self) -> Path:
+        return Path(self.corpus_dir).expanduser()
+
+    @property
+    def index_path(self) -> Path:
+        return Path(self.index_dir).expanduser()
+
+    @property
+    def cache_path(self) -> Path:
+        return Path(self.model_cache).expanduser()
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _coerce(name: str, raw: Any, kind: type) -> Any:
+    try:
+        if kind is bool and isinstance(raw, str):
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise SettingsError(f"setting {name!r} must be {kind.__name__}, got {raw!r}") from None
+
+
+def load_settings(toml_path: str | Path | None = None, env: dict[str, str] | None = None,
+                  overrides: dict[str, Any] | None = None) -> Settings:
+    """Merge defaults, `rag.toml` (or `toml_path`), `RAG_*` variables and explicit overrides."""
+    env = dict(os.environ) if env is None else env
+    kinds = {f.name: type(f.default) for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    path = Path(toml_path or env.get("RAG_CONFIG", "rag.toml"))
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise SettingsError(f"{path}: invalid TOML ({e})") from None
+        for key, val in data.items():
+            if key not in kinds:
+                raise SettingsError(f"{path}: unknown setting {key!r}")
+            values[key] = _coerce(key, val, kinds[key])
+    for key, kind in kinds.items():
+        var = "RAG_" + key.upper()
+        if var in env:
+            values[key] = _coerce(key, env[var], kind)
+    for key, val in (overrides or {}).items():
+        if val is None:
+            continue
+        if key not in kinds:
+            raise SettingsError(f"unknown setting {key!r}")
+        values[key] = _coerce(key, val, kinds[key])
+    s = Settings(**values)
+    if s.chunk_overlap >= s.chunk_tokens:
+        raise SettingsError("chunk_overlap must be smaller than chunk_tokens")
+    if s.k < 1:
+        raise SettingsError("k must be at least 1")
+    return s

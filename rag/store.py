@@ -1,0 +1,202 @@
+"""The index directory: versioned generations, an atomic CURRENT pointer, and a build lock.
+
+    index/
+      CURRENT              name of the live generation (replaced atomically)
+      gen-<time>-<pid>/    manifest.json, chunks.jsonl, vectors.npy, dense.faiss, bm25/
+      .lock                held (flock) by the one running build
+
+A build writes a complete new generation, fsyncs it, then swaps CURRENT with os.replace:
+a process killed at any moment leaves either the old or the new index loadable.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .keyword import KeywordIndex
+from .records import Chunk, DocInfo
+
+FORMAT_VERSION = 1
+EXACT_MAX = 50_000  # exact search below this many chunks, HNSW above
+
+
+class IndexError_(RuntimeError):
+    """The index is missing, damaged or built differently; the message says what to run."""
+
+
+class LockedError(RuntimeError):
+    pass
+
+
+@dataclass
+class Manifest:
+    format_version: int
+    embed_model: str
+    embed_files: dict[str, str]  # pinned file -> sha256 of the embedding model used
+    dim: int
+    dtype: str
+    chunk_tokens: int
+    chunk_overlap: int
+    faiss_type: str
+    n_chunks: int
+    created: float
+    docs: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> hash, title, date, url, lang, chunk_ids
+
+    @staticmethod
+    def from_json(d: dict[str, Any]) -> Manifest:
+        try:
+            return Manifest(**d)
+        except TypeError as e:
+            raise IndexError_(f"index manifest is damaged ({e}): run `rag index --rebuild`") from None
+
+
+@dataclass
+class LoadedIndex:
+    path: Path
+    manifest: Manifest
+    chunks: list[Chunk]
+    vectors: np.ndarray  # (n, dim) float32, memory-mapped
+    dense: Any  # faiss.Index
+    keyword: KeywordIndex
+
+    def doc_info(self, doc_id: str) -> DocInfo:
+        d = self.manifest.docs.get(doc_id, {})
+        return DocInfo(doc_id, d.get("title", ""), d.get("date", ""), d.get("url", ""), d.get("lang", ""))
+
+
+def current_generation(root: Path) -> Path | None:
+    try:
+        name = (root / "CURRENT").read_text().strip()
+    except OSError:
+        return None
+    return root / name if name else None
+
+
+def build_dense(vectors: np.ndarray):
+    """FAISS inner-product index; exact for small collections, HNSW beyond EXACT_MAX."""
+    import faiss
+
+    dim = vectors.shape[1]
+    if len(vectors) <= EXACT_MAX:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> Path:
+    """Write a complete generation and make it CURRENT. Returns its directory."""
+    import faiss
+
+    root.mkdir(parents=True, exist_ok=True)
+    gen = root / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    tmp = gen.with_name(gen.name + ".tmp")
+    tmp.mkdir()
+    with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+        for c in chunks:
+            f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
+    np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+    dense = build_dense(vectors) if len(chunks) else None
+    manifest.faiss_type = type(dense).__name__ if dense is not None else "none"
+    if dense is not None:
+        faiss.write_index(dense, str(tmp / "dense.faiss"))
+    KeywordIndex.build([c.text for c in chunks]).save(tmp / "bm25")
+    (tmp / "manifest.json").write_text(json.dumps(vars(manifest), ensure_ascii=False, indent=1), encoding="utf-8")
+    _fsync_tree(tmp)
+    os.rename(tmp, gen)
+    pointer = root / "CURRENT.tmp"
+    pointer.write_text(gen.name)
+    _fsync_file(pointer)
+    previous = current_generation(root)
+    os.replace(pointer, root / "CURRENT")
+    _fsync_dir(root)
+    _prune(root, keep={gen.name, previous.name if previous else ""})
+    return gen
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    _fsync_file(path)
+
+
+def _fsync_tree(path: Path) -> None:
+    for p in path.rglob("*"):
+        if p.is_file():
+            _fsync_file(p)
+    _fsync_dir(path)
+
+
+def _prune(root: Path, keep: set[str]) -> None:
+    """Delete generations other than `keep` (the live one and the one readers may still hold)."""
+    for p in root.glob("gen-*"):
+        if p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def load_index(root: Path, expect_model: str | None = None) -> LoadedIndex:
+    """Load the live generation; raise IndexError_ with the fix when it is missing or damaged."""
+    import faiss
+
+    gen = current_generation(root)
+    if gen is None or not gen.is_dir():
+        raise IndexError_(f"no index in {root}: run `rag index`")
+    try:
+        data = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise IndexError_(f"index manifest in {gen} is missing or damaged: run `rag index --rebuild`") from None
+    if not isinstance(data, dict):
+        raise IndexError_(f"index manifest in {gen} is damaged: run `rag index --rebuild`")
+    m = Manifest.from_json(data)
+    if m.format_version != FORMAT_VERSION:
+        raise IndexError_(f"index format {m.format_version} is not {FORMAT_VERSION}: run `rag index --rebuild`")
+    if expect_model and m.embed_model != expect_model:
+        raise IndexError_(f"index was built with {m.embed_model}, settings say {expect_model}: run `rag index`")
+    try:
+        with open(gen / "chunks.jsonl", encoding="utf-8") as f:
+            chunks = [Chunk.from_json(json.loads(line)) for line in f]
+        vectors = np.load(gen / "vectors.npy", mmap_mode="r")
+        dense = faiss.read_index(str(gen / "dense.faiss")) if m.n_chunks else None
+        keyword = KeywordIndex.load(gen / "bm25", m.n_chunks)
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        raise IndexError_(f"index files in {gen} are damaged ({type(e).__name__}): run `rag index --rebuild`") from None
+    if len(chunks) != m.n_chunks or vectors.shape != (m.n_chunks, m.dim) or (dense and dense.ntotal != m.n_chunks):
+        raise IndexError_(f"index in {gen} is inconsistent with its manifest: run `rag index --rebuild`")
+    return LoadedIndex(gen, m, chunks, vectors, dense, keyword)
+
+
+@contextmanager
+def build_lock(root: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the index directory; a second build fails at once."""
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise LockedError(f"another `rag index` (pid {holder}) is building {root}; wait for it to finish") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock (also when the process is killed)
