@@ -51,7 +51,10 @@ def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> 
     while end > start and text[end - 1].isspace():
         end -= 1
     if end > start:
-        spans.append((start, end))
+        if spans and not any(ch.isalnum() for ch in text[start:end]):
+            spans[-1] = (spans[-1][0], end)  # a stray quote or dot belongs to the previous sentence
+        else:
+            spans.append((start, end))
 
 
 def _split_long(text: str, span: tuple[int, int], tokens: int, budget: int) -> list[tuple[int, int]]:

@@ -80,7 +80,7 @@ class SentenceTransformerEmbedder:
         self.model = SentenceTransformer(str(path), device=device, local_files_only=True,
                                          model_kwargs={"dtype": getattr(torch, dtype)})
         self.model_id = model_id
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.dim = int((getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension)())
         self.batch_size = batch_size
         self.max_tokens = int(self.model.max_seq_length or 512)
         self.tokenizer = self.model.tokenizer

@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .chunk import chunk_document
+from .chunk import chunk_document, split_sentences
 from .embed import Embedder
 from .ingest import IngestError, doc_id_for, iter_corpus, read_document
 from .models import SPECS
 from .records import Chunk, Document
 from .settings import Settings
-from .store import FORMAT_VERSION, IndexError_, Manifest, build_lock, load_index, write_generation
+from .store import FORMAT_VERSION, IndexError_, Manifest, Sentences, build_lock, load_index, write_generation
 
 
 @dataclass
@@ -147,13 +147,24 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
         for i, r in enumerate(rows):
             if r is not None:
                 vectors[i] = prev.vectors[r]
+        sentences = _sentences(chunks, rows, prev, embedder.dim)
+        sent_todo = [i for i, (row, _, _) in enumerate(sentences.spans) if rows[row] is None]
         if to_embed:
-            with tqdm(total=len(to_embed), unit="chunk", desc="embedding", disable=quiet, file=sys.stderr) as bar:
+            total = len(to_embed) + len(sent_todo)
+            with tqdm(total=total, unit="text", desc="embedding chunks+sentences", disable=quiet,
+                      file=sys.stderr) as bar:
                 embedded = embedder.embed([t for _, t in to_embed], kind="document",
                                           titles=[titles[chunks[i].doc_id] for i, _ in to_embed],
                                           progress=bar.update)
+                sent_texts = []
+                for i in sent_todo:
+                    row, a, b = sentences.spans[i]
+                    sent_texts.append(chunks[row].text[a:b])
+                sent_vecs = embedder.embed(sent_texts, kind="document", progress=bar.update)
             for (i, _), vec in zip(to_embed, embedded, strict=True):
                 vectors[i] = vec
+            if sent_todo:
+                sentences.vectors[sent_todo] = sent_vecs.astype(np.float16)
         summary.chunks_embedded = len(to_embed)
         summary.chunks_total = len(chunks)
         changed = summary.docs_added or summary.docs_changed or summary.docs_removed or prev is None
@@ -165,6 +176,30 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
                 dim=embedder.dim, dtype="float32", chunk_tokens=settings.chunk_tokens,
                 chunk_overlap=settings.chunk_overlap, faiss_type="", n_chunks=len(chunks), created=time.time(),
                 docs=doc_entries)
-            write_generation(root, manifest, chunks, vectors)
+            write_generation(root, manifest, chunks, vectors, sentences)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _sentences(chunks: list[Chunk], rows: list[int | None], prev, dim: int) -> Sentences:
+    """Sentence spans for every chunk; vectors copied from the previous index for reused chunks
+    (rows still to embed are left zero)."""
+    spans: list[tuple[int, int, int]] = []
+    copy_from: list[int] = []
+    for i, (chunk, r) in enumerate(zip(chunks, rows, strict=True)):
+        if r is not None:
+            old_spans, _ = prev.chunk_sentences(r)
+            a = int(prev.sentences.ranges[r][0])
+            for j, (s0, s1) in enumerate(old_spans):
+                spans.append((i, int(s0), int(s1)))
+                copy_from.append(a + j)
+        else:
+            for s0, s1 in split_sentences(chunk.text):
+                spans.append((i, s0, s1))
+                copy_from.append(-1)
+    arr = np.asarray(spans, dtype=np.int32).reshape(-1, 3)
+    vecs = np.zeros((len(arr), dim), dtype=np.float16)
+    src = np.asarray(copy_from, dtype=np.int64)
+    if prev is not None and (src >= 0).any():
+        vecs[src >= 0] = np.asarray(prev.sentences.vectors)[src[src >= 0]]
+    return Sentences(arr, vecs)

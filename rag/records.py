@@ -100,6 +100,7 @@ class Answer:
     timings: Timings
     unsupported: tuple[str, ...] = ()  # answer sentences no passage supports
     raw_text: str = ""  # the model's text before verification
+    citation_scores: dict[str, float] = field(default_factory=dict)  # ALCE recall/precision, raw and final
 
     def to_json(self) -> dict[str, Any]:
         """The record `rag ask --json` prints and `rag eval` writes."""
@@ -115,4 +116,6 @@ class Answer:
             "rewritten_question": self.rewritten_question,
             "timings_ms": {k: round(v * 1000, 1) for k, v in vars(self.timings).items()},
             "unsupported": list(self.unsupported),
+            "raw_answer": self.raw_text,
+            "citation_scores": {k: round(v, 4) for k, v in self.citation_scores.items()},
         }

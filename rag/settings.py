@@ -37,13 +37,15 @@ class Settings:
     threads: int = 0  # 0 = all cores
     n_ctx: int = 4096  # generator context window
     max_new_tokens: int = 256
-    prompt_budget: int = 1100  # tokens of passages given to the generator
+    prompt_budget: int = 240  # tokens of evidence sentences given to the generator
     model_cache: str = "~/.cache/rag-bilingual/models"
     model_dir: str = ""  # a local directory holding model files (first source tried)
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_model: str = ""
     openai_api_key: str = ""
     verify: bool = True  # check and repair citations after generation
+    support_threshold: float = 0.55  # cosine (answer sentence vs passage sentence) that counts as support
+    prompt_lang: str = "auto"  # auto (the question's language) | en | zh
     upload_max_mb: int = 20
 
     @property

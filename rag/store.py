@@ -27,8 +27,9 @@ import numpy as np
 from .keyword import KeywordIndex
 from .records import Chunk, DocInfo
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 EXACT_MAX = 50_000  # exact search below this many chunks, HNSW above
+SENTENCE_LEG_MAX = 2_000_000  # sentence-level retrieval leg up to this many sentences
 
 
 class IndexError_(RuntimeError):
@@ -69,10 +70,58 @@ class LoadedIndex:
     vectors: np.ndarray  # (n, dim) float32, memory-mapped
     dense: Any  # faiss.Index
     keyword: KeywordIndex
+    sentences: Sentences
+
+    def row_of(self, chunk_id: str) -> int:
+        if not hasattr(self, "_rows"):
+            self._rows = {c.id: i for i, c in enumerate(self.chunks)}
+        return self._rows[chunk_id]
+
+    def sentence_search(self, qv: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk rows ranked by their best sentence's similarity to `qv` (exact search; skipped
+        above SENTENCE_LEG_MAX sentences, where the chunk leg alone serves)."""
+        m = len(self.sentences.spans)
+        if m == 0 or m > SENTENCE_LEG_MAX:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if not hasattr(self, "_sent_index"):
+            import faiss
+
+            self._sent_index = faiss.IndexFlatIP(self.sentences.vectors.shape[1])
+            self._sent_index.add(np.asarray(self.sentences.vectors, dtype=np.float32))
+        scores, ids = self._sent_index.search(qv.reshape(1, -1).astype(np.float32), min(m, 4 * n))
+        rows = self.sentences.spans[ids[0][ids[0] >= 0], 0]
+        _, first = np.unique(rows, return_index=True)  # best sentence of each chunk
+        first.sort()
+        return rows[first][:n].astype(np.int64), scores[0][first][:n]
+
+    def chunk_sentences(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """Spans (m, 2) relative to the chunk text, and vectors (m, dim) of chunk `row`'s sentences."""
+        a, b = self.sentences.ranges[row]
+        return self.sentences.spans[a:b, 1:], self.sentences.vectors[a:b]
 
     def doc_info(self, doc_id: str) -> DocInfo:
         d = self.manifest.docs.get(doc_id, {})
         return DocInfo(doc_id, d.get("title", ""), d.get("date", ""), d.get("url", ""), d.get("lang", ""))
+
+
+@dataclass
+class Sentences:
+    """Sentence-level vectors of every chunk: used to pick the best sentences for the prompt and to
+    check that cited passages support the answer. Rows of `spans` are (chunk_row, start, end)."""
+
+    spans: np.ndarray  # (m, 3) int32
+    vectors: np.ndarray  # (m, dim) float16
+
+    @property
+    def ranges(self) -> np.ndarray:
+        """(n_chunks, 2) start/end rows into `spans` for each chunk (spans are sorted by chunk)."""
+        if not hasattr(self, "_ranges"):
+            rows = self.spans[:, 0]
+            n = int(rows.max()) + 1 if len(rows) else 0
+            starts = np.searchsorted(rows, np.arange(n), side="left")
+            ends = np.searchsorted(rows, np.arange(n), side="right")
+            self._ranges = np.stack([starts, ends], axis=1)
+        return self._ranges
 
 
 def current_generation(root: Path) -> Path | None:
@@ -97,7 +146,8 @@ def build_dense(vectors: np.ndarray):
     return index
 
 
-def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> Path:
+def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray,
+                     sentences: Sentences) -> Path:
     """Write a complete generation and make it CURRENT. Returns its directory."""
     import faiss
 
@@ -109,6 +159,8 @@ def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vector
         for c in chunks:
             f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
     np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+    np.save(tmp / "sentence_spans.npy", np.ascontiguousarray(sentences.spans, dtype=np.int32))
+    np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(sentences.vectors, dtype=np.float16))
     dense = build_dense(vectors) if len(chunks) else None
     manifest.faiss_type = type(dense).__name__ if dense is not None else "none"
     if dense is not None:
@@ -177,11 +229,15 @@ def load_index(root: Path, expect_model: str | None = None) -> LoadedIndex:
         vectors = np.load(gen / "vectors.npy", mmap_mode="r")
         dense = faiss.read_index(str(gen / "dense.faiss")) if m.n_chunks else None
         keyword = KeywordIndex.load(gen / "bm25", m.n_chunks)
+        sentences = Sentences(np.load(gen / "sentence_spans.npy", mmap_mode="r"),
+                              np.load(gen / "sentence_vectors.npy", mmap_mode="r"))
     except (OSError, ValueError, KeyError, RuntimeError) as e:
         raise IndexError_(f"index files in {gen} are damaged ({type(e).__name__}): run `rag index --rebuild`") from None
     if len(chunks) != m.n_chunks or vectors.shape != (m.n_chunks, m.dim) or (dense and dense.ntotal != m.n_chunks):
         raise IndexError_(f"index in {gen} is inconsistent with its manifest: run `rag index --rebuild`")
-    return LoadedIndex(gen, m, chunks, vectors, dense, keyword)
+    if len(sentences.spans) != len(sentences.vectors) or (len(sentences.spans) and sentences.ranges.shape[0] != m.n_chunks):
+        raise IndexError_(f"sentence index in {gen} is inconsistent: run `rag index --rebuild`")
+    return LoadedIndex(gen, m, chunks, vectors, dense, keyword, sentences)
 
 
 @contextmanager

@@ -1,0 +1,180 @@
+"""Parse, verify and repair `[n]` citations in a generated answer.
+
+A sentence is supported by a passage when every number in it occurs in the passage (compared by
+significant digits, so "4,500", "4500家" and "224.6 billion" / "2246亿" match) and it is close in
+meaning to one of the passage's sentences: cosine of the multilingual embeddings at least
+`threshold`, or most of its words present in the passage.
+
+>>> split_claims("上海有1,149家企业[1]。规模2246亿元。[2] Done [3]")
+[('上海有1,149家企业。', [1]), ('规模2246亿元。', [2]), ('Done', [3])]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunk import split_sentences
+from .keyword import tokenize
+from .records import Citation
+
+EmbedFn = Callable[[list[str]], np.ndarray]  # answer sentences -> normalised vectors
+
+_MARK = re.compile(r"\s*\[(\d{1,3})\]")
+_MARKS_AT_START = re.compile(r"^(?:\s*\[\d{1,3}\])+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def split_claims(text: str) -> list[tuple[str, list[int]]]:
+    """Answer sentences with their cited passage numbers (markers removed from the sentence)."""
+    spans = split_sentences(text)
+    pieces = [text[a:b] for a, b in spans]
+    # "…企业。[2]" puts the marker after the full stop: move leading markers to the previous sentence.
+    for i in range(1, len(pieces)):
+        m = _MARKS_AT_START.match(pieces[i])
+        if m:
+            pieces[i - 1] += m.group(0)
+            pieces[i] = pieces[i][m.end():].strip()
+    out = []
+    for p in pieces:
+        nums = [int(n) for n in _MARK.findall(p)]
+        claim = _MARK.sub("", p).strip()
+        if claim:
+            out.append((claim, list(dict.fromkeys(nums))))
+        elif nums and out:
+            out[-1][1].extend(n for n in nums if n not in out[-1][1])
+    return out
+
+
+def digit_signature(num: str) -> str:
+    """'4,500' -> '45', '224.6' -> '2246', '2,246' -> '2246', '0.5' -> '5'."""
+    return re.sub(r"[.,]", "", num).strip("0") or "0"
+
+
+def numbers_in(text: str) -> set[str]:
+    return {digit_signature(n) for n in _NUMBER.findall(text)}
+
+
+@dataclass(frozen=True)
+class SourcePassage:
+    n: int
+    doc_id: str
+    chunk_id: str
+    text: str  # the full chunk text (not only the sentences shown to the model)
+    sentences: tuple[str, ...]
+    sentence_vectors: np.ndarray  # (m, dim), may be empty
+
+
+@dataclass(frozen=True)
+class Verified:
+    text: str  # the answer with corrected markers
+    citations: tuple[Citation, ...]
+    unsupported: tuple[str, ...]
+    supported_sentences: int
+    sentences: int
+
+
+class SupportChecker:
+    def __init__(self, passages: Sequence[SourcePassage], embed: EmbedFn | None, threshold: float = 0.55):
+        self.passages = {p.n: p for p in passages}
+        self.embed, self.threshold = embed, threshold
+        self._numbers = {p.n: numbers_in(p.text) for p in passages}
+        self._tokens = {p.n: set(tokenize(p.text)) for p in passages}
+
+    def scores(self, claims: list[str]) -> np.ndarray:
+        """(len(claims), len(passages)) support scores in [0, 1]; 0 where a number does not match."""
+        ns = sorted(self.passages)
+        out = np.zeros((len(claims), len(ns)), dtype=np.float32)
+        vecs = self.embed(claims) if (self.embed and claims) else None
+        for i, claim in enumerate(claims):
+            nums = numbers_in(claim)
+            toks = set(tokenize(claim))
+            for j, n in enumerate(ns):
+                if not nums <= self._numbers[n]:
+                    continue
+                lexical = len(toks & self._tokens[n]) / len(toks) if toks else 0.0
+                semantic = 0.0
+                p = self.passages[n]
+                if vecs is not None and len(p.sentence_vectors):
+                    semantic = float(np.max(np.asarray(p.sentence_vectors, dtype=np.float32) @ vecs[i]))
+                out[i, j] = max(lexical * 0.9 if lexical >= 0.6 else 0.0,
+                                semantic if semantic >= self.threshold else 0.0)
+        return out
+
+    def best_sentence(self, n: int, claim_vec: np.ndarray | None, claim: str) -> str:
+        p = self.passages[n]
+        if not p.sentences:
+            return ""
+        if claim_vec is not None and len(p.sentence_vectors):
+            return p.sentences[int(np.argmax(np.asarray(p.sentence_vectors, dtype=np.float32) @ claim_vec))]
+        toks = set(tokenize(claim))
+        return max(p.sentences, key=lambda s: len(toks & set(tokenize(s))))
+
+    def alce(self, answer: str) -> tuple[float, float]:
+        """ALCE-style (citation recall, citation precision) of an answer as written, without repair.
+
+        A sentence has recall 1 when one of its cited passages supports it (uncited: 0); a citation is
+        precise when its passage supports its sentence on its own."""
+        claims = split_claims(answer)
+        if not claims:
+            return 0.0, 0.0
+        ns = sorted(self.passages)
+        sc = self.scores([c for c, _ in claims])
+        recall, precise, n_cit = 0, 0, 0
+        for i, (_, cited) in enumerate(claims):
+            ok = [n in self.passages and sc[i, ns.index(n)] > 0 for n in cited]
+            recall += any(ok)
+            precise += sum(ok)
+            n_cit += len(cited)
+        return recall / len(claims), (precise / n_cit if n_cit else 0.0)
+
+    def verify(self, answer: str) -> Verified:
+        """Check every sentence's citations; fix wrong or missing markers; list unsupported sentences."""
+        claims = split_claims(answer)
+        ns = sorted(self.passages)
+        if not claims:
+            return Verified(answer, (), (), 0, 0)
+        texts = [c for c, _ in claims]
+        sc = self.scores(texts)
+        vecs = self.embed(texts) if self.embed else None
+        citations: list[Citation] = []
+        unsupported: list[str] = []
+        rebuilt: list[str] = []
+        supported_count = 0
+        for i, (claim, cited) in enumerate(claims):
+            cited = [n for n in cited if n in self.passages]  # drop markers pointing at no passage
+            good = [n for n in cited if sc[i, ns.index(n)] > 0]
+            if not good and sc.shape[1]:  # wrong or missing marker: use the best supporting passage
+                j = int(np.argmax(sc[i]))
+                if sc[i, j] > 0:
+                    good = [ns[j]]
+            if good:
+                supported_count += 1
+                for n in good:
+                    p = self.passages[n]
+                    citations.append(Citation(n, p.doc_id, p.chunk_id, True, claim,
+                                              self.best_sentence(n, vecs[i] if vecs is not None else None, claim)))
+                rebuilt.append(_with_marks(claim, good))
+            else:
+                unsupported.append(claim)
+                for n in cited:
+                    p = self.passages[n]
+                    citations.append(Citation(n, p.doc_id, p.chunk_id, False, claim, ""))
+                rebuilt.append(_with_marks(claim, cited))
+        joiner = "" if any("\u4e00" <= ch <= "\u9fff" for ch in answer) else " "
+        return Verified(joiner.join(rebuilt), tuple(citations), tuple(unsupported), supported_count, len(claims))
+
+
+def _with_marks(claim: str, ns: list[int]) -> str:
+    """Put markers before the sentence's final punctuation: "…企业[1]。", "… firms [1]."."""
+    marks = "".join(f"[{n}]" for n in ns)
+    m = re.search(r"[。．.!?！？；;]+[”’\"')）]*$", claim)
+    if not marks:
+        return claim
+    if m:
+        sep = "" if re.search(r"[\u3400-\u9fff]", claim[: m.start()][-1:]) else " "
+        return claim[: m.start()].rstrip() + sep + marks + claim[m.start():]
+    return claim + " " + marks

@@ -1,0 +1,206 @@
+"""Evaluation: run a JSONL question set through the `rag ask` path and score it.
+
+An answer is correct when, for every alias group, one alias occurs in it (case-insensitive,
+whitespace removed) and the system did not abstain.
+
+>>> is_correct({"answers": [["4,500", "4500"]]}, {"answer": "超过 4500 家", "abstained": False})
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .lang import detect_lang
+from .settings import Settings
+
+GROUPS = ("lang", "type")
+
+
+def load_set(path: Path) -> list[dict[str, Any]]:
+    items = []
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    items.append(json.loads(line))
+                except ValueError:
+                    raise ValueError(f"{path}:{i}: not valid JSON") from None
+    return items
+
+
+def _norm(s: str) -> str:
+    return "".join(s.lower().split())
+
+
+def is_correct(item: dict, record: dict) -> bool:
+    if record.get("abstained"):
+        return False
+    ans = _norm(record.get("answer", ""))
+    return all(any(_norm(a) in ans for a in group) for group in item["answers"])
+
+
+def doc_ranks(item: dict, record: dict) -> int | None:
+    """1-based rank of the first hit from a gold document, None if absent."""
+    gold = set(item.get("doc_ids", []))
+    for h in record.get("hits", []):
+        if h["doc_id"] in gold:
+            return int(h["rank"])
+    return None
+
+
+def _pct(xs: list[float], q: float) -> float:
+    if not xs:
+        return 0.0
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def score_group(pairs: list[tuple[dict, dict]]) -> dict[str, float]:
+    ans = [(i, r) for i, r in pairs if i["answerable"]]
+    unans = [(i, r) for i, r in pairs if not i["answerable"]]
+    ranks = [doc_ranks(i, r) for i, r in ans]
+    out: dict[str, float] = {"n": len(pairs), "n_answerable": len(ans)}
+    if ans:
+        out["recall@1"] = sum(1 for r in ranks if r == 1) / len(ans)
+        out["recall@5"] = sum(1 for r in ranks if r and r <= 5) / len(ans)
+        out["mrr"] = sum(1 / r for r in ranks if r) / len(ans)
+        out["accuracy"] = sum(is_correct(i, r) for i, r in ans) / len(ans)
+        out["false_abstention"] = sum(1 for _, r in ans if r["abstained"]) / len(ans)
+    if unans:
+        out["abstention_accuracy"] = sum(1 for _, r in unans if r["abstained"]) / len(unans)
+    cits = [(i, c) for i, r in ans for c in r.get("citations", [])]
+    if cits:
+        out["citation_gold_doc"] = sum(c["doc_id"] in i["doc_ids"] for i, c in cits) / len(cits)
+    cs = [r["citation_scores"] for _, r in ans if not r["abstained"] and r.get("citation_scores")]
+    for key in ("recall", "precision", "raw_recall", "raw_precision"):
+        vals = [c[key] for c in cs if c.get(key) is not None]
+        if vals:
+            out[f"citation_{key}"] = sum(vals) / len(vals)
+    answered = [(i, r) for i, r in pairs if not r["abstained"]]
+    if answered:
+        out["language_match"] = sum(detect_lang(r["answer"]) == i["lang"] for i, r in answered) / len(answered)
+    ttft = [r["timings_ms"]["first_token"] for _, r in pairs]
+    total = [r["timings_ms"]["total"] for _, r in pairs]
+    out.update({"ttft_p50_ms": statistics.median(ttft) if ttft else 0.0, "ttft_p95_ms": _pct(ttft, 0.95),
+                "total_p50_ms": statistics.median(total) if total else 0.0, "total_p95_ms": _pct(total, 0.95)})
+    return out
+
+
+def summarize(items: list[dict], records: list[dict]) -> dict[str, Any]:
+    by_id = {r["id"]: r for r in records}
+    pairs = [(i, by_id[i["id"]]) for i in items if i["id"] in by_id]
+    summary: dict[str, Any] = {"overall": score_group(pairs)}
+    for g in GROUPS:
+        groups: dict[str, list] = defaultdict(list)
+        for i, r in pairs:
+            groups[i[g]].append((i, r))
+        summary[f"by_{g}"] = {k: score_group(v) for k, v in sorted(groups.items())}
+    return summary
+
+
+COLUMNS = [("n", "n", "{:.0f}"), ("recall@1", "R@1", "{:.2f}"), ("recall@5", "R@5", "{:.2f}"), ("mrr", "MRR", "{:.2f}"),
+           ("accuracy", "acc", "{:.2f}"), ("abstention_accuracy", "abst", "{:.2f}"),
+           ("false_abstention", "f-abst", "{:.2f}"), ("citation_gold_doc", "cit-doc", "{:.2f}"),
+           ("citation_recall", "cit-R", "{:.2f}"), ("citation_precision", "cit-P", "{:.2f}"),
+           ("language_match", "lang", "{:.2f}"), ("ttft_p50_ms", "ttft50", "{:.0f}"), ("total_p50_ms", "tot50", "{:.0f}")]
+
+
+def table(summary: dict[str, Any]) -> str:
+    rows = [("overall", summary["overall"])]
+    for g in GROUPS:
+        rows += [(f"{g}={k}", v) for k, v in summary[f"by_{g}"].items()]
+    head = "| group | " + " | ".join(c[1] for c in COLUMNS) + " |"
+    sep = "|---" * (len(COLUMNS) + 1) + "|"
+    lines = [head, sep]
+    for name, m in rows:
+        cells = [fmt.format(m[k]) if k in m else "-" for k, _, fmt in COLUMNS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_report(summary: dict[str, Any], report_dir: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    (report_dir / "report.md").write_text(f"# {title}\n\n{table(summary)}\n", encoding="utf-8")
+    for g in GROUPS:
+        groups = summary[f"by_{g}"]
+        names = list(groups)
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        metrics = ["recall@5", "accuracy", "abstention_accuracy", "citation_recall"]
+        width = 0.8 / len(metrics)
+        for j, m in enumerate(metrics):
+            ax.bar([x + j * width for x in range(len(names))], [groups[n].get(m, 0) for n in names], width, label=m)
+        ax.set_xticks([x + 0.4 - width / 2 for x in range(len(names))], names)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{title}: by {g}")
+        ax.legend(fontsize=7, loc="lower right")
+        fig.tight_layout()
+        fig.savefig(report_dir / f"by_{g}.png", dpi=110)
+        plt.close(fig)
+
+
+def run(pipe, items: Iterable[dict], out: Path, keyword_weight: float | None = None) -> list[dict]:
+    """Ask every question through the same path as `rag ask`; write one JSON line per question."""
+    from .answer import Done
+
+    items = list(items)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    records = []
+    with open(out, "w", encoding="utf-8") as f, tqdm(items, unit="q", desc="eval", file=sys.stderr) as bar:
+        for item in bar:
+            answer = None
+            for ev in pipe.stream(item["question"]):
+                if isinstance(ev, Done):
+                    answer = ev.answer
+            rec = {"id": item["id"], **answer.to_json()}
+            records.append(rec)
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            f.flush()
+            ok = sum(is_correct(i, r) if i["answerable"] else r["abstained"] for i, r in zip(items, records))
+            bar.set_postfix_str(f"correct {ok}/{len(records)}")
+    return records
+
+
+def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
+    from .answer import Pipeline
+
+    items = load_set(Path(args.eval_set))
+    if args.limit:
+        items = items[: args.limit]
+    if args.naive:
+        from .naive import naive_pipeline
+
+        pipe = naive_pipeline(s)
+        title = "naive baseline"
+    else:
+        from .embed import load_embedder
+        from .indexer import build_index
+
+        build_index(s, load_embedder(s), quiet=True)  # make sure the index matches the corpus
+        pipe = Pipeline.load(s)
+        title = "rag eval"
+    t0 = time.perf_counter()
+    records = run(pipe, items, Path(args.out))
+    summary = summarize(items, records)
+    summary["seconds"] = round(time.perf_counter() - t0, 1)
+    summary["settings"] = {k: v for k, v in vars(s).items() if "key" not in k}
+    write_report(summary, Path(args.report), title)
+    print(table(summary))
+    print(f"\n{len(records)} questions in {summary['seconds']:.0f} s; report in {args.report}")
+    return 0

@@ -1,0 +1,203 @@
+"""Generation backends behind one interface: `stream(messages) -> Iterator[str]`.
+
+- `llama-cpp` (default): a GGUF model through llama-cpp-python. The system prompt comes first and
+  is identical across questions, so llama.cpp reuses its evaluated tokens (prefix match).
+- `transformers`: any Hugging Face causal LM directory (or a GGUF file), bfloat16 on capable CPUs.
+- `openai`: any OpenAI-compatible chat-completions server (vLLM, llama.cpp server, Ollama).
+- `extractive`: no language model; answers with the passage sentences that best match the
+  question. Deterministic, instant: for tests and machines without a generator.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from .settings import Settings
+
+Messages = list[dict[str, str]]
+
+
+class GenerationError(RuntimeError):
+    pass
+
+
+class Generator(Protocol):
+    model_id: str
+
+    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class LlamaCppGenerator:
+    def __init__(self, path: Path, n_ctx: int = 4096, threads: int = 0):
+        import os
+
+        from llama_cpp import Llama, LlamaRAMCache
+
+        self.model_id = path.name
+        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads or os.cpu_count() or 2,
+                         n_batch=512, verbose=False)
+        # Keeps evaluated states keyed by their tokens: the system prompt of each language (the fixed
+        # prefix of every question) is evaluated once, even when questions alternate languages.
+        self.llm.set_cache(LlamaRAMCache(capacity_bytes=512 << 20))
+        self.lock = threading.Lock()  # one llama context: questions are answered one at a time
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
+        with self.lock:
+            for part in self.llm.create_chat_completion(messages=messages, stream=True, temperature=0.0,
+                                                        top_k=1, max_tokens=max_tokens, repeat_penalty=1.05):
+                delta = part["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    yield delta
+
+
+class TransformersGenerator:
+    def __init__(self, name_or_path: str, device: str = "auto", dtype: str = "auto", threads: int = 0):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from .embed import cpu_has_bf16
+
+        if threads > 0:
+            torch.set_num_threads(threads)
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if dtype == "auto":
+            dtype = "bfloat16" if device != "cpu" or cpu_has_bf16() else "float32"
+        path = Path(name_or_path)
+        kwargs = {"gguf_file": path.name} if path.suffix == ".gguf" else {}
+        src = str(path.parent if path.suffix == ".gguf" else path)
+        self.tok = AutoTokenizer.from_pretrained(src, **kwargs)
+        self.model = AutoModelForCausalLM.from_pretrained(src, dtype=getattr(torch, dtype), **kwargs).to(device)
+        self.model.eval()
+        self.device = device
+        self.model_id = path.name
+        self.lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tok(text, add_special_tokens=False)["input_ids"])
+
+    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        if self.tok.chat_template:
+            prompt = self.tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        else:
+            prompt = "\n\n".join(m["content"] for m in messages) + "\n\n"
+        inputs = self.tok(prompt, return_tensors="pt").to(self.device)
+        streamer = TextIteratorStreamer(self.tok, skip_prompt=True, skip_special_tokens=True)
+        kwargs = dict(**inputs, streamer=streamer, max_new_tokens=max_tokens, do_sample=False,
+                      pad_token_id=self.tok.pad_token_id or self.tok.eos_token_id)
+        with self.lock:
+            worker = threading.Thread(target=self.model.generate, kwargs=kwargs, daemon=True)
+            worker.start()
+            yield from (t for t in streamer if t)
+            worker.join()
+
+
+class OpenAIGenerator:
+    """Streams from `{base_url}/chat/completions` using server-sent events."""
+
+    def __init__(self, base_url: str, model: str, api_key: str = "", timeout: float = 120.0):
+        self.base_url = base_url.rstrip("/")
+        self.model_id = model or "default"
+        self.api_key = api_key
+        self.timeout = timeout
+
+    def count_tokens(self, text: str) -> int:  # the server's tokenizer is unknown: a safe over-estimate
+        return len(re.findall(r"[\u3400-\u9fff]|\w+|[^\w\s]", text))
+
+    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
+        import httpx
+
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        body = {"model": self.model_id, "messages": messages, "stream": True, "temperature": 0,
+                "max_tokens": max_tokens}
+        try:
+            with httpx.stream("POST", f"{self.base_url}/chat/completions", json=body, headers=headers,
+                              timeout=self.timeout) as resp:
+                if resp.status_code != 200:
+                    resp.read()
+                    raise GenerationError(f"generation server answered {resp.status_code}: {resp.text[:200]}")
+                for line in resp.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    choice = (json.loads(data).get("choices") or [{}])[0]
+                    delta = (choice.get("delta") or {}).get("content") or (choice.get("text") or "")
+                    if delta:
+                        yield delta
+        except httpx.HTTPError as e:
+            raise GenerationError(f"cannot reach the generation server at {self.base_url} ({type(e).__name__})") from None
+
+
+_BLOCK = re.compile(r"^\[(\d+)\] (?:《[^》]*》|\"[^\"]*\")(?: \([^)]*\))? (.*)$", re.M)
+_QUESTION = re.compile(r"(?:问题：|Question:)(.*)")
+
+
+class ExtractiveGenerator:
+    """Picks the passage sentence sharing most words/characters with the question."""
+
+    model_id = "extractive"
+
+    def count_tokens(self, text: str) -> int:
+        return len(re.findall(r"[\u3400-\u9fff]|\w+", text))
+
+    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
+        from .chunk import split_sentences
+        from .keyword import tokenize
+
+        user = messages[-1]["content"]
+        user = user.split("\n", 1)[1] if "\n" in user else user
+        qm = _QUESTION.search(user)
+        q = set(tokenize(qm.group(1) if qm else user))
+        best, best_score = None, 0.0
+        for m in _BLOCK.finditer(user):
+            text = m.group(2)
+            for a, b in split_sentences(text):
+                sent = text[a:b].strip(" …")
+                toks = set(tokenize(sent))
+                score = len(q & toks) / (len(q) ** 0.5 + 1e-9)
+                if score > best_score:
+                    best, best_score = (int(m.group(1)), sent), score
+        if best is None or best_score < 0.5:
+            yield "The documents do not contain this information."
+            return
+        n, sent = best
+        for piece in re.findall(r"\S+\s*|\s+", f"{sent} [{n}]"):
+            yield piece
+
+
+def load_generator(settings: Settings) -> Generator:
+    backend = settings.backend
+    if backend == "extractive":
+        return ExtractiveGenerator()
+    if backend == "openai":
+        if not settings.openai_model:
+            raise GenerationError("backend openai needs openai_model (RAG_OPENAI_MODEL) and openai_base_url")
+        return OpenAIGenerator(settings.openai_base_url, settings.openai_model, settings.openai_api_key)
+    from .models import resolve
+
+    if backend == "llama-cpp":
+        try:
+            import llama_cpp  # noqa: F401
+        except ImportError:
+            raise GenerationError("llama-cpp-python is not installed: run the README's install command") from None
+        return LlamaCppGenerator(resolve(settings.generator_model, settings), settings.n_ctx, settings.threads)
+    if backend == "transformers":
+        return TransformersGenerator(str(resolve(settings.generator_model, settings)), settings.device,
+                                     settings.dtype, settings.threads)
+    raise GenerationError(f"unknown backend {backend!r} (llama-cpp, transformers, openai, extractive)")

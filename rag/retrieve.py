@@ -1,0 +1,107 @@
+"""Hybrid retrieval: three legs fused by weighted reciprocal rank.
+
+- dense chunks: FAISS over chunk vectors (the query embedded with the model's query prompt);
+- dense sentences: chunks ranked by their best sentence (precise for factoid questions, whose
+  answer is one sentence of a longer chunk);
+- keyword: BM25 over jieba/English tokens.
+
+Fusion is rank-based, so the BM25 scale never matters, and the keyword leg is down-weighted
+(`keyword_weight`, default 0.5): for a Chinese question over English passages BM25 finds
+nothing useful, and it must not push the cross-lingual dense matches out of the top k.
+
+>>> rrf([[3, 1], [1, 2]], weights=[1.0, 0.5])[:2]
+[(1, 0.0243...), (3, 0.0163...)]
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .embed import Embedder
+from .records import Hit
+from .settings import Settings
+from .store import LoadedIndex
+
+RRF_K = 60
+
+
+def rrf(rankings: list[list[int]], weights: list[float], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Weighted reciprocal-rank fusion of several ranked id lists, best first."""
+    scores: dict[int, float] = {}
+    for ranking, w in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking):
+            scores[item] = scores.get(item, 0.0) + w / (k + rank + 1)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    hits: list[Hit]
+    query_vector: np.ndarray
+    embed_seconds: float
+    search_seconds: float
+
+
+class Retriever:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings):
+        self.index, self.embedder, self.settings = index, embedder, settings
+
+    def dense(self, qv: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.index.dense is None or n <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        scores, ids = self.index.dense.search(qv.reshape(1, -1).astype(np.float32), min(n, len(self.index.chunks)))
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def search(self, query: str, k: int | None = None, keyword_weight: float | None = None) -> Retrieval:
+        """The top `k` fused hits for `query`, overlapping chunks removed and documents kept diverse."""
+        k = k or self.settings.k
+        w_kw = self.settings.keyword_weight if keyword_weight is None else keyword_weight
+        t0 = time.perf_counter()
+        qv = self.embedder.embed([query], kind="query")[0]
+        t1 = time.perf_counter()
+        n = self.settings.candidates
+        d_ids, d_scores = self.dense(qv, n)
+        s_ids, _ = self.index.sentence_search(qv, n)
+        k_ids, _ = self.index.keyword.search(query, n) if w_kw > 0 else (np.zeros(0, np.int64), None)
+        fused = rrf([d_ids.tolist(), s_ids.tolist(), k_ids.tolist()], [1.0, 1.0, w_kw])
+        dense_rank = {int(i): r for r, i in enumerate(d_ids)}
+        dense_score = {int(i): float(s) for i, s in zip(d_ids, d_scores, strict=True)}
+        kw_rank = {int(i): r for r, i in enumerate(k_ids)}
+        missing = [i for i, _ in fused[: 3 * k] if i not in dense_score]
+        if missing:  # keyword-only hits still get a cosine, for abstention and display
+            sims = np.asarray(self.index.vectors[missing], dtype=np.float32) @ qv
+            dense_score.update({i: float(s) for i, s in zip(missing, sims, strict=True)})
+        hits = self._select(fused, k, dense_score, dense_rank, kw_rank)
+        t2 = time.perf_counter()
+        return Retrieval(hits, qv, t1 - t0, t2 - t1)
+
+    def _select(self, fused, k, dense_score, dense_rank, kw_rank) -> list[Hit]:
+        chunks = self.index.chunks
+        per_doc_cap = max(2, k - 2)
+        chosen: list[Hit] = []
+        deferred: list[Hit] = []
+        for i, score in fused:
+            c = chunks[i]
+            hit = Hit(c, score, dense_score.get(i, 0.0), dense_rank.get(i), kw_rank.get(i))
+            if any(h.chunk.doc_id == c.doc_id and _overlap(h.chunk, c) > 0.5 for h in chosen):
+                continue
+            if sum(h.chunk.doc_id == c.doc_id for h in chosen) >= per_doc_cap:
+                deferred.append(hit)
+                continue
+            chosen.append(hit)
+            if len(chosen) == k:
+                break
+        for hit in deferred:  # fill up when too few other documents matched
+            if len(chosen) >= k:
+                break
+            chosen.append(hit)
+        return sorted(chosen, key=lambda h: -h.score)
+
+
+def _overlap(a, b) -> float:
+    inter = min(a.end, b.end) - max(a.start, b.start)
+    return max(0, inter) / max(1, min(a.end - a.start, b.end - b.start))
