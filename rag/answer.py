@@ -19,6 +19,7 @@ import numpy as np
 from .cite import SourcePassage, SupportChecker, split_claims
 from .embed import Embedder, load_embedder
 from .generate import Generator, load_generator
+from .guard import is_instruction
 from .lang import detect_lang
 from .prompt import ABSTAIN, Passage, build_messages, fit_budget, model_refused, select_passages
 from .records import Answer, Citation, Hit, Timings
@@ -171,6 +172,9 @@ class Pipeline:
             row = index.row_of(p.chunk_id)
             chunk = index.chunks[row]
             spans, vecs = index.chunk_sentences(row)
-            out.append(SourcePassage(p.n, p.doc_id, p.chunk_id, chunk.text,
-                                     tuple(chunk.text[a:b] for a, b in spans), np.asarray(vecs, dtype=np.float32)))
+            keep = [i for i, (a, b) in enumerate(spans) if not is_instruction(chunk.text[a:b])]
+            sentences = tuple(chunk.text[spans[i][0]:spans[i][1]] for i in keep)
+            text = " ".join(sentences) if len(spans) else chunk.text  # instructions never count as support
+            out.append(SourcePassage(p.n, p.doc_id, p.chunk_id, text, sentences,
+                                     np.asarray(vecs, dtype=np.float32)[keep]))
         return out

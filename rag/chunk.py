@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 from .records import Chunk, Document
 
+CHUNKER_VERSION = "sentence-v2"  # bump when chunk boundaries change for the same text
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 # A sentence ends after a terminator (plus closing quotes/brackets). English "." must be followed by
@@ -29,7 +30,7 @@ _END = re.compile(
 )
 _ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|No|Nos|vs|etc|Inc|Ltd|Co|Corp|St|Jr|Sr|Fig|approx|e\.g|i\.e)\.$",
                      re.IGNORECASE)
-_SOFT = re.compile(r"[，,、：:]\s*")  # where an over-long sentence may be split
+_SOFT = re.compile(r"(?:[，、：]|(?<!\d)[,:]|[,:](?!\d))\s*")  # where an over-long sentence may be split
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -58,28 +59,33 @@ def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> 
 
 
 def _split_long(text: str, span: tuple[int, int], tokens: int, budget: int) -> list[tuple[int, int]]:
-    """Split one sentence longer than the budget at commas, else into equal character windows."""
+    """Split one sentence longer than the budget at commas (or spaces), pieces of about equal size."""
     start, end = span
-    pieces = max(2, -(-tokens // budget))
-    target = (end - start) / pieces
+    target = (end - start) / max(2, -(-tokens // budget))
+    soft = [m.end() for m in _SOFT.finditer(text, start, end)] or [m.end() for m in re.finditer(r"\s+", text[:end])
+                                                                      if m.end() > start]
     cuts = [start]
-    for m in _SOFT.finditer(text, start, end):
-        if m.end() - cuts[-1] >= target and m.end() < end:
-            cuts.append(m.end())
-    if len(cuts) < pieces:  # no commas: cut on whitespace, else anywhere (never inside a digit run)
-        cuts = [start]
-        step = max(1, int(target))
-        while cuts[-1] + step < end:
-            cut = cuts[-1] + step
-            while cut < end and (text[cut].isdigit() and text[cut - 1].isdigit() or text[cut - 1].isalpha()
-                                 and text[cut].isalpha() and cut - cuts[-1] < step * 1.3):
-                cut += 1
-            cuts.append(cut)
+    prev = None
+    for pos in soft:
+        if pos - cuts[-1] > target and prev is not None and prev > cuts[-1]:
+            cuts.append(prev)
+        prev = pos
     cuts.append(end)
     out: list[tuple[int, int]] = []
     for a, b in zip(cuts, cuts[1:], strict=False):
         _add_span(text, a, b, out)
     return out
+
+
+def _safe_cut(text: str, a: int, b: int) -> int:
+    """A cut point near the middle of [a, b) that is not inside a number or a Latin word."""
+    mid = (a + b) // 2
+    for delta in range(0, (b - a) // 2):
+        for pos in (mid + delta, mid - delta):
+            if a < pos < b and not (text[pos - 1].isalnum() and text[pos].isalnum()
+                                    and (text[pos - 1].isascii() or text[pos].isascii())):
+                return pos
+    return mid
 
 
 def chunk_document(doc: Document, count_tokens: TokenCounter, max_tokens: int = 200,
@@ -97,8 +103,8 @@ def chunk_document(doc: Document, count_tokens: TokenCounter, max_tokens: int = 
             continue
         parts = _split_long(text, span, n, max_tokens)
         for part, m in zip(parts, count_tokens([text[a:b] for a, b in parts]), strict=True):
-            while m > max_tokens and part[1] - part[0] > 1:  # still too long: halve by characters
-                mid = (part[0] + part[1]) // 2
+            while m > max_tokens and part[1] - part[0] > 1:  # still too long: halve it
+                mid = _safe_cut(text, part[0], part[1])
                 units.append((part[0], mid))
                 unit_tokens.append(count_tokens([text[part[0]:mid]])[0])
                 part = (mid, part[1])

@@ -25,11 +25,13 @@ EmbedFn = Callable[[list[str]], np.ndarray]  # answer sentences -> normalised ve
 
 _MARK = re.compile(r"\s*\[(\d{1,3})\]")
 _MARKS_AT_START = re.compile(r"^(?:\s*\[\d{1,3}\])+")
+_MARKS_AFTER_STOP = re.compile(r"([。．.!?！？；;])((?:\s*\[\d{1,3}\])+)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def split_claims(text: str) -> list[tuple[str, list[int]]]:
     """Answer sentences with their cited passage numbers (markers removed from the sentence)."""
+    text = _MARKS_AFTER_STOP.sub(lambda m: m.group(2) + m.group(1), text)  # "…2. [2] C" -> "…2 [2]. C"
     spans = split_sentences(text)
     pieces = [text[a:b] for a, b in spans]
     # "…企业。[2]" puts the marker after the full stop: move leading markers to the previous sentence.

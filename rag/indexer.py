@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .chunk import chunk_document, split_sentences
+from .chunk import CHUNKER_VERSION, chunk_document, split_sentences
 from .embed import Embedder
 from .ingest import IngestError, doc_id_for, iter_corpus, read_document
 from .models import SPECS
@@ -56,7 +56,7 @@ def _reuse_reason(m: Manifest, embedder: Embedder, settings: Settings) -> str:
         return f"embedding model changed ({m.embed_model} -> {embedder.model_id}): full rebuild"
     if m.dim != embedder.dim:
         return f"embedding dimension changed ({m.dim} -> {embedder.dim}): full rebuild"
-    if (m.chunk_tokens, m.chunk_overlap) != (settings.chunk_tokens, settings.chunk_overlap):
+    if (m.chunk_tokens, m.chunk_overlap, m.chunker) != (settings.chunk_tokens, settings.chunk_overlap, CHUNKER_VERSION):
         return "chunking settings changed: full rebuild"
     return ""
 
@@ -175,7 +175,7 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
                 embed_files={f.path: f.sha256 for f in spec.files} if spec else {},
                 dim=embedder.dim, dtype="float32", chunk_tokens=settings.chunk_tokens,
                 chunk_overlap=settings.chunk_overlap, faiss_type="", n_chunks=len(chunks), created=time.time(),
-                docs=doc_entries)
+                docs=doc_entries, chunker=CHUNKER_VERSION)
             write_generation(root, manifest, chunks, vectors, sentences)
     summary.seconds = time.perf_counter() - t0
     return summary

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .guard import is_instruction
 from .records import Hit
 from .store import LoadedIndex
 
@@ -32,8 +33,8 @@ SYSTEM = {
         "3. 用中文简短回答，一到三句话，每句话末尾写上依据的资料编号，例如[1]。\n"
         "4. 不同资料给出的数字不同时，分别写出每个数字和它的资料编号，不要合并。\n"
         "5. 资料中没有答案时，只回答：资料中没有相关信息。\n\n"
-        "示例\n资料：\n[1] 《甲报》 (2023-05-01) 全国共有500家软件企业。\n[2] 《乙报》 全国软件企业超过600家，其中一半在东部。\n"
-        "问题：全国有多少家软件企业？\n回答：《甲报》(2023-05-01)称全国有500家软件企业[1]。《乙报》称超过600家[2]。"
+        "示例\n资料：\n[1] 《甲报》 全国共有500家软件企业。\n[2] 《乙报》 全国软件企业超过600家，其中一半在东部。\n"
+        "问题：全国有多少家软件企业？\n回答：全国有500家软件企业[1]。另一篇资料称超过600家[2]。"
     ),
     "en": (
         "You answer questions about documents. Rules:\n"
@@ -45,10 +46,10 @@ SYSTEM = {
         "4. When passages give different figures, state each figure with its own passage number; do not blend them.\n"
         "5. When the passages do not contain the answer, reply only: The documents do not contain this "
         "information.\n\n"
-        "Example\nPassages:\n[1] \"Daily A\" (2023-05-01) The country has 500 software companies.\n"
+        "Example\nPassages:\n[1] \"Daily A\" The country has 500 software companies.\n"
         "[2] \"Weekly B\" There are more than 600 software firms, half of them in the east.\n"
         "Question: How many software companies does the country have?\n"
-        "Answer: Daily A (2023-05-01) reports 500 software companies [1]. Weekly B reports more than 600 [2]."
+        "Answer: The country has 500 software companies [1]. Another report gives more than 600 [2]."
     ),
 }
 
@@ -98,7 +99,7 @@ def select_passages(hits: Sequence[Hit], index: LoadedIndex, query_vec: np.ndarr
     used = 0
     for _, h_i, s_i, text in pool:
         key = re.sub(r"\s+", "", text)
-        if key in seen:
+        if key in seen or is_instruction(text):
             continue
         cost = count(text)
         if used and used + cost > budget:
@@ -125,7 +126,7 @@ def select_passages(hits: Sequence[Hit], index: LoadedIndex, query_vec: np.ndarr
     return out
 
 
-def _short(title: str, limit: int = 60) -> str:
+def _short(title: str, limit: int = 40) -> str:
     return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 

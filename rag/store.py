@@ -53,6 +53,7 @@ class Manifest:
     n_chunks: int
     created: float
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> hash, title, date, url, lang, chunk_ids
+    chunker: str = ""  # version of the chunking code; a change forces a rebuild
 
     @staticmethod
     def from_json(d: dict[str, Any]) -> Manifest:

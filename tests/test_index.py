@@ -1,0 +1,132 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag import store
+from rag.embed import HashEmbedder
+from rag.indexer import build_index
+from rag.store import IndexError_, LockedError, build_lock, load_index
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_incremental_updates(fake_settings, corpus):
+    emb = HashEmbedder(256)
+    first = build_index(fake_settings, emb, quiet=True)
+    assert (first.docs_added, first.chunks_embedded) == (5, first.chunks_total)
+    again = build_index(fake_settings, emb, quiet=True)
+    assert (again.docs_unchanged, again.chunks_embedded) == (5, 0)
+
+    changed = corpus / "004_2480b54b5f9018f0.txt"
+    changed.write_text(changed.read_text() + "\n\nA new closing paragraph about chips.", encoding="utf-8")
+    upd = build_index(fake_settings, emb, quiet=True)
+    ix = load_index(fake_settings.index_path)
+    n_004 = len(ix.manifest.docs["004_2480b54b5f9018f0"]["chunk_ids"])
+    assert (upd.docs_changed, upd.docs_unchanged, upd.chunks_embedded) == (1, 4, n_004)
+    assert any("closing paragraph" in c.text for c in ix.chunks)
+
+    (corpus / "001_53cdb50f1de54eeb.txt").unlink()
+    rem = build_index(fake_settings, emb, quiet=True)
+    ix = load_index(fake_settings.index_path)
+    assert rem.docs_removed == 1 and rem.chunks_embedded == 0
+    assert not any(c.doc_id == "001_53cdb50f1de54eeb" for c in ix.chunks)
+    assert len(ix.chunks) == ix.dense.ntotal == ix.vectors.shape[0]
+
+
+def test_reused_vectors_equal_fresh_ones(fake_settings, corpus):
+    emb = HashEmbedder(256)
+    build_index(fake_settings, emb, quiet=True)
+    (corpus / "000_3607fdf8deb3dfac.txt").write_text("Fresh text about robots.", encoding="utf-8")
+    build_index(fake_settings, emb, quiet=True)
+    ix = load_index(fake_settings.index_path)
+    fresh = emb.embed([c.text for c in ix.chunks], kind="document")
+    assert abs(fresh - ix.vectors).max() < 1e-5
+
+
+def test_model_change_forces_full_rebuild(fake_settings):
+    build_index(fake_settings, HashEmbedder(256), quiet=True)
+    s = build_index(fake_settings.replace(embed_model="hash-128"), HashEmbedder(128), quiet=True)
+    assert "embedding model changed" in s.rebuilt_reason and s.chunks_embedded == s.chunks_total
+    assert load_index(fake_settings.index_path).manifest.embed_model == "hash-128"
+
+
+def test_bad_files_are_skipped_and_counted(fake_settings, corpus):
+    (corpus / "empty.txt").write_text("")
+    (corpus / "bad.pdf").write_bytes(b"%PDF garbage")
+    (corpus / "copy.txt").write_bytes((corpus / "004_2480b54b5f9018f0.txt").read_bytes())
+    s = build_index(fake_settings, HashEmbedder(256), quiet=True, warn=lambda m: None)
+    assert s.docs_skipped == 3 and s.docs_added == 5
+    assert any("duplicate of" in line for line in s.skipped)
+
+
+def test_crash_during_write_leaves_previous_index(fake_settings, corpus, monkeypatch):
+    emb = HashEmbedder(256)
+    build_index(fake_settings, emb, quiet=True)
+    before = [c.id for c in load_index(fake_settings.index_path).chunks]
+    (corpus / "000_3607fdf8deb3dfac.txt").write_text("Replaced text.", encoding="utf-8")
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "_fsync_tree", boom)
+    with pytest.raises(OSError):
+        build_index(fake_settings, emb, quiet=True)
+    assert [c.id for c in load_index(fake_settings.index_path).chunks] == before
+
+
+def test_second_build_is_refused_while_one_runs(fake_settings):
+    with build_lock(fake_settings.index_path):
+        with pytest.raises(LockedError, match="another `rag index`"):
+            build_index(fake_settings, HashEmbedder(256), quiet=True)
+
+
+def test_lock_is_released_when_the_holder_is_killed(fake_settings):
+    code = ("import sys, time; from pathlib import Path; from rag.store import build_lock\n"
+            f"with build_lock(Path({str(fake_settings.index_path)!r})):\n    print('held', flush=True); time.sleep(60)")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert p.stdout.readline().strip() == "held"
+    with pytest.raises(LockedError):
+        with build_lock(fake_settings.index_path):
+            pass
+    p.kill()
+    p.wait()
+    with build_lock(fake_settings.index_path):
+        pass
+
+
+def test_damaged_manifest_names_the_fix(fake_settings):
+    build_index(fake_settings, HashEmbedder(256), quiet=True)
+    gen = store.current_generation(fake_settings.index_path)
+    (gen / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexError_, match="rag index --rebuild"):
+        load_index(fake_settings.index_path)
+    (gen / "manifest.json").write_text(json.dumps({"format_version": 2}))
+    with pytest.raises(IndexError_, match="rag index --rebuild"):
+        load_index(fake_settings.index_path)
+    s = build_index(fake_settings, HashEmbedder(256), quiet=True, warn=lambda m: None)
+    assert "unusable" in s.rebuilt_reason
+    assert load_index(fake_settings.index_path).manifest.n_chunks == s.chunks_total
+
+
+def test_index_cli_json_summary(fake_settings):
+    env = {**os.environ, "RAG_EMBED_MODEL": "hash-256"}
+    args = [sys.executable, "-m", "rag", "index", "--json", "--corpus", fake_settings.corpus_dir,
+            "--index", fake_settings.index_dir]
+    out = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    summary = json.loads(out.stdout)
+    assert {"docs_added", "docs_changed", "docs_removed", "docs_unchanged", "docs_skipped", "chunks_total",
+            "chunks_embedded", "seconds"} <= set(summary)
+    again = json.loads(subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, check=True).stdout)
+    assert again["chunks_embedded"] == 0
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "rag", "index", "--corpus", str(tmp_path / "nope"),
+                          "--index", str(tmp_path / "ix")], capture_output=True, text=True,
+                         env={**os.environ, "RAG_EMBED_MODEL": "hash-256"}, cwd=ROOT)
+    assert out.returncode == 1
+    assert out.stderr.strip().startswith("rag: error:") and len(out.stderr.strip().splitlines()) == 1
