@@ -1,0 +1,48 @@
+"""End to end with the real default models (EmbeddingGemma-300M + Qwen2.5-Coder-1.5B GGUF) on the seeds.
+
+Needs `rag models pull` (the README's install does it). Slow: about three minutes on 2 CPU cores."""
+
+import pytest
+
+from rag.indexer import build_index
+from rag.settings import load_settings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def pipe(tmp_path_factory):
+    from rag.answer import Pipeline
+    from rag.embed import load_embedder
+
+    s = load_settings(env={}, overrides={"index_dir": str(tmp_path_factory.mktemp("e2e") / "index")})
+    emb = load_embedder(s)
+    first = build_index(s, emb, quiet=True)
+    assert first.docs_added == 5 and first.chunks_embedded == first.chunks_total > 20
+    assert build_index(s, emb, quiet=True).chunks_embedded == 0
+    p = Pipeline.load(s)
+    return p
+
+
+def _digits(text: str) -> str:
+    return text.replace(",", "").replace(" ", "")
+
+
+def test_chinese_question_answered_from_an_english_article(pipe):
+    a = pipe.ask("上海有多少家重点人工智能企业？")
+    assert not a.abstained, a.raw_text
+    assert "1149" in _digits(a.text) and a.lang == "zh"
+    assert any(c.doc_id == "003_aea3d6d152eb6b7f" and c.supported for c in a.citations)
+
+
+def test_english_question(pipe):
+    a = pipe.ask("How many key AI companies did Shanghai have as of 2020?")
+    assert not a.abstained, a.raw_text
+    assert "1149" in _digits(a.text)
+    assert any(c.doc_id == "003_aea3d6d152eb6b7f" and c.supported for c in a.citations)
+
+
+def test_unanswerable_question_abstains(pipe):
+    a = pipe.ask("What was the size of Beijing's AI industry in 2021?")
+    assert a.abstained and "do not contain" in a.text
+    assert a.hits  # the closest passages are still listed
