@@ -38,14 +38,15 @@ class LlamaCppGenerator:
     def __init__(self, path: Path, n_ctx: int = 4096, threads: int = 0):
         import os
 
-        from llama_cpp import Llama, LlamaRAMCache
+        from llama_cpp import Llama
 
         self.model_id = path.name
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads or os.cpu_count() or 2,
                          n_batch=512, verbose=False)
-        # Keeps evaluated states keyed by their tokens: the system prompt of each language (the fixed
-        # prefix of every question) is evaluated once, even when questions alternate languages.
-        self.llm.set_cache(LlamaRAMCache(capacity_bytes=512 << 20))
+        # llama.cpp keeps the evaluated tokens of the last prompt and re-evaluates only what follows the
+        # common prefix, so the fixed system prompt costs nothing for consecutive questions in one
+        # language. (LlamaRAMCache would also cover alternating languages, but saving its multi-MB
+        # state after every answer cost more than it saved here: measured in docs/performance.md.)
         self.lock = threading.Lock()  # one llama context: questions are answered one at a time
 
     def count_tokens(self, text: str) -> int:

@@ -36,8 +36,8 @@ class Settings:
     dtype: str = "auto"  # auto (bfloat16 where the CPU supports it) | bfloat16 | float32
     threads: int = 0  # 0 = all cores
     n_ctx: int = 4096  # generator context window
-    max_new_tokens: int = 160  # short answers: decoding runs at about 20 tokens/s on 2 cores
-    prompt_budget: int = 240  # tokens of evidence sentences given to the generator
+    max_new_tokens: int = 120  # short answers: decoding runs at about 20 tokens/s on 2 cores
+    prompt_budget: int = 200  # tokens of evidence sentences given to the generator
     model_cache: str = "~/.cache/rag-bilingual/models"
     model_dir: str = ""  # a local directory holding model files (first source tried)
     openai_base_url: str = "http://127.0.0.1:8000/v1"
