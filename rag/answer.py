@@ -124,7 +124,8 @@ class Pipeline:
             yield finish(ABSTAIN[lang], True)
             return
         count = self.generator.count_tokens
-        passages = select_passages(hits, index, got.query_vector, s.prompt_budget, count)
+        passages = select_passages(hits, index, got.query_vector, s.prompt_budget, count,
+                                   whole_chunks=s.evidence == "chunks")
         prompt_lang = lang if s.prompt_lang == "auto" else s.prompt_lang
         passages = fit_budget(question, prompt_lang, passages, count, s.n_ctx - s.max_new_tokens - 64)
         # Passage [n] is hit n: the passages shown to the model first, the other consulted hits after.

@@ -57,7 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="eval_set", default="eval/seed_qa.jsonl")
     p.add_argument("--out", default="eval/results/seed_results.jsonl")
     p.add_argument("--report", default="eval/results/report")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--sample", type=int, help="N questions spread evenly over the set (deterministic)")
+    p.add_argument("--retrieval-only", action="store_true", help="score retrieval only (no generation)")
+    p.add_argument("--prompt-lang", dest="prompt_lang", choices=["auto", "en", "zh"],
+                   help="ablation: instructions in one language")
     p.add_argument("--naive", action="store_true", help="the deliberately naive baseline pipeline")
     p.add_argument("--no-keyword", dest="keyword_weight", action="store_const", const=0.0,
                    help="ablation: dense retrieval only")
@@ -74,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 SETTING_KEYS = {"corpus_dir", "index_dir", "embed_model", "threads", "k", "backend", "generator_model", "verify",
-                "model_dir", "model_cache", "keyword_weight"}
+                "model_dir", "model_cache", "keyword_weight", "prompt_lang"}
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -177,12 +177,46 @@ def run(pipe, items: Iterable[dict], out: Path, keyword_weight: float | None = N
     return records
 
 
+def _retrieval_only(args: argparse.Namespace, s: Settings, items: list[dict]) -> int:
+    from .embed import load_embedder
+    from .indexer import build_index
+    from .retrieve import Retriever
+    from .store import load_index
+
+    emb = load_embedder(s)
+    build_index(s, emb, quiet=True)
+    retriever = Retriever(load_index(s.index_path), emb, s)
+    records = []
+    for item in tqdm(items, unit="q", desc="retrieve", file=sys.stderr):
+        got = retriever.search(item["question"])
+        records.append({"id": item["id"], "answer": "", "abstained": True, "citations": [],
+                        "hits": [{"rank": i + 1, "doc_id": h.chunk.doc_id, "chunk_id": h.chunk.id, "score": h.score}
+                                 for i, h in enumerate(got.hits)],
+                        "timings_ms": {"retrieve": (got.embed_seconds + got.search_seconds) * 1000,
+                                       "first_token": 0.0, "generate": 0.0, "total": 0.0}})
+    summary = summarize(items, records)
+    keep = ("n", "n_answerable", "recall@1", "recall@5", "mrr")
+    for group in [summary["overall"], *summary["by_lang"].values(), *summary["by_type"].values()]:
+        for key in list(group):
+            if key not in keep:
+                del group[key]
+    Path(args.report).mkdir(parents=True, exist_ok=True)
+    (Path(args.report) / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(table(summary))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
     from .answer import Pipeline
 
     items = load_set(Path(args.eval_set))
     if args.limit:
         items = items[: args.limit]
+    if args.sample and args.sample < len(items):
+        step = len(items) / args.sample
+        items = [items[int(i * step)] for i in range(args.sample)]
+    if args.retrieval_only:
+        return _retrieval_only(args, s, items)
     if args.naive:
         from .naive import naive_pipeline
 

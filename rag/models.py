@@ -20,7 +20,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.error
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass

@@ -75,13 +75,19 @@ class Passage:
 
 
 def select_passages(hits: Sequence[Hit], index: LoadedIndex, query_vec: np.ndarray, budget: int,
-                    count: TokenCount) -> list[Passage]:
+                    count: TokenCount, whole_chunks: bool = False) -> list[Passage]:
     """The evidence the generator sees: the sentences of the retrieved chunks most similar to the
     question, best first, until `budget` tokens; grouped back into their chunks (in document order,
     '…' marking gaps) and numbered in retrieval order. Chunks contributing nothing are left out.
 
     Prompt processing dominates time to first token on a CPU (about 50-100 tokens/s), so a few
     well-chosen sentences beat whole chunks."""
+    if whole_chunks:
+        out = []
+        for n, hit in enumerate(hits, 1):
+            info = index.doc_info(hit.chunk.doc_id)
+            out.append(Passage(n, hit.chunk.id, hit.chunk.doc_id, _short(info.title), info.date, hit.chunk.text))
+        return out
     pool: list[tuple[float, int, int, str]] = []  # (similarity, hit index, sentence index, text)
     spans_of: list[np.ndarray] = []
     for h_i, hit in enumerate(hits):

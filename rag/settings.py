@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 
 class SettingsError(ValueError):
@@ -30,7 +31,9 @@ class Settings:
     chunk_overlap: int = 40  # tokens repeated between neighbouring chunks
     k: int = 5  # passages given to the generator
     candidates: int = 30  # hits taken from each retrieval leg before fusion
-    keyword_weight: float = 0.5  # weight of the BM25 leg in reciprocal-rank fusion (dense is 1.0)
+    keyword_weight: float = 0.5  # weight of the BM25 leg in reciprocal-rank fusion (dense chunks: 1.0)
+    sentence_weight: float = 1.0  # weight of the dense sentence leg (0 turns it off)
+    evidence: str = "sentences"  # sentences (best sentences within prompt_budget) | chunks (whole chunks)
     abstain_score: float = 0.30  # best dense cosine below this -> abstain without generating
     device: str = "auto"  # auto | cpu | cuda
     dtype: str = "auto"  # auto (bfloat16 where the CPU supports it) | bfloat16 | float32

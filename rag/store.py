@@ -97,7 +97,10 @@ class LoadedIndex:
 
     def chunk_sentences(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Spans (m, 2) relative to the chunk text, and vectors (m, dim) of chunk `row`'s sentences."""
-        a, b = self.sentences.ranges[row]
+        ranges = self.sentences.ranges
+        if row >= len(ranges):
+            return self.sentences.spans[0:0, 1:], self.sentences.vectors[0:0]
+        a, b = ranges[row]
         return self.sentences.spans[a:b, 1:], self.sentences.vectors[a:b]
 
     def doc_info(self, doc_id: str) -> DocInfo:
@@ -236,7 +239,7 @@ def load_index(root: Path, expect_model: str | None = None) -> LoadedIndex:
         raise IndexError_(f"index files in {gen} are damaged ({type(e).__name__}): run `rag index --rebuild`") from None
     if len(chunks) != m.n_chunks or vectors.shape != (m.n_chunks, m.dim) or (dense and dense.ntotal != m.n_chunks):
         raise IndexError_(f"index in {gen} is inconsistent with its manifest: run `rag index --rebuild`")
-    if len(sentences.spans) != len(sentences.vectors) or (len(sentences.spans) and sentences.ranges.shape[0] != m.n_chunks):
+    if len(sentences.spans) != len(sentences.vectors) or (len(sentences.spans) and sentences.ranges.shape[0] > m.n_chunks):
         raise IndexError_(f"sentence index in {gen} is inconsistent: run `rag index --rebuild`")
     return LoadedIndex(gen, m, chunks, vectors, dense, keyword, sentences)
 

@@ -126,11 +126,10 @@ def chat_turn(pipe: Pipeline, session: Session, question: str, k: int | None = N
     user = {"role": "user", "content": _text(question.strip()[:2000])}
     base = session.messages + [user]
     try:
-        standalone, hits = question, ()
         shown = ""
         for ev in pipe.stream(question, history=session.questions, k=k):
             if isinstance(ev, Retrieved):
-                standalone, hits = ev.rewritten, ev.hits
+                standalone = ev.rewritten
                 note = f'<div class="rewritten">→ {_text(standalone)}</div>' if standalone != question.strip() else ""
                 yield Turn(base + [{"role": "assistant", "content": note + "…"}], "", False)
             elif isinstance(ev, Delta):
