@@ -172,7 +172,7 @@ def run(pipe, items: Iterable[dict], out: Path, keyword_weight: float | None = N
             records.append(rec)
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
             f.flush()
-            ok = sum(is_correct(i, r) if i["answerable"] else r["abstained"] for i, r in zip(items, records))
+            ok = sum(is_correct(i, r) if i["answerable"] else r["abstained"] for i, r in zip(items, records, strict=False))
             bar.set_postfix_str(f"correct {ok}/{len(records)}")
     return records
 

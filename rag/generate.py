@@ -178,8 +178,7 @@ class ExtractiveGenerator:
             yield "The documents do not contain this information."
             return
         n, sent = best
-        for piece in re.findall(r"\S+\s*|\s+", f"{sent} [{n}]"):
-            yield piece
+        yield from re.findall(r"\S+\s*|\s+", f"{sent} [{n}]")
 
 
 def load_generator(settings: Settings) -> Generator:

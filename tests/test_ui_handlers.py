@@ -91,7 +91,7 @@ def test_uploads_respect_type_size_and_existing_files(tmp_path):
     files = {"a.txt": "new", "b.md": "fine", "evil.exe": "MZ", "big.txt": "x" * (2 * 1024 * 1024),
              "../../escape.txt": "up"}
     paths = []
-    for i, (name, data) in enumerate(files.items()):
+    for i, data in enumerate(files.values()):
         p = src / f"f{i}"
         p.write_text(data)
         paths.append(p)
