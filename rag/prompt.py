@@ -54,8 +54,8 @@ SYSTEM = {
 }
 
 _USER = {
-    "zh": ("资料：", "问题：", "回答（中文，每句标注资料编号）："),
-    "en": ("Passages:", "Question: ", "Answer (in English, cite a passage number after every sentence):"),
+    "zh": ("资料：", "问题：", "回答："),
+    "en": ("Passages:", "Question: ", "Answer:"),
 }
 
 REFUSAL_PATTERNS = re.compile(
