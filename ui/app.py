@@ -34,7 +34,7 @@ a.cite { font-weight: 600; text-decoration: none; }
 
 EXAMPLES = [
     "上海有多少家重点人工智能企业？",
-    "How many AI companies does China have, according to each article?",
+    "What is the number of AI core enterprises in China?",
     "我国智能算力规模有多大？",
     "What did Tao Qing say about large models?",
 ]

@@ -54,8 +54,12 @@ def render_answer(answer: Answer, index: LoadedIndex) -> str:
 
 def _closest(hits: Sequence[Hit], index: LoadedIndex, lang: str) -> str:
     title = "最接近的段落：" if lang == "zh" else "Closest passages:"
-    items = "".join(f"<li>{_text(_title(index, h))}: {_text(h.chunk.text[:160])}…</li>" for h in hits[:3])
+    items = "".join(f"<li>{_text(_title(index, h))}: {_text(_clip(h.chunk.text, 160))}</li>" for h in hits[:3])
     return f'<div class="closest">{title}<ol>{items}</ol></div>'
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n].rstrip() + "…"
 
 
 def _title(index: LoadedIndex, hit: Hit) -> str:
