@@ -29,6 +29,14 @@ _MARKS_AFTER_STOP = re.compile(r"([。．.!?！？；;])((?:\s*\[\d{1,3}\])+)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
+ANCHORED_THRESHOLD = 0.35  # similarity needed when the claim's numbers all occur in the passage sentence
+
+
+def _distinctive(nums: set[str]) -> bool:
+    """Numbers specific enough to anchor a claim: at least one with two or more significant digits."""
+    return any(len(n) >= 2 for n in nums)
+
+
 def split_claims(text: str) -> list[tuple[str, list[int]]]:
     """Answer sentences with their cited passage numbers (markers removed from the sentence)."""
     text = _MARKS_AFTER_STOP.sub(lambda m: m.group(2) + m.group(1), text)  # "…2. [2] C" -> "…2 [2]. C"
@@ -56,8 +64,19 @@ def digit_signature(num: str) -> str:
     return re.sub(r"[.,]", "", num).strip("0") or "0"
 
 
+_EN_NUMBERS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())}
+_EN_WORD = re.compile(r"\b(" + "|".join(_EN_NUMBERS) + r")\b", re.IGNORECASE)
+_ZH_DIGITS = {c: str(i) for i, c in enumerate("零一二三四五六七八九")} | {"两": "2", "十": "10"}
+_ZH_COUNT = re.compile(r"([零一二两三四五六七八九十])(?=[个项家部条次位名所批类种年月日大点])")
+
+
 def numbers_in(text: str) -> set[str]:
-    return {digit_signature(n) for n in _NUMBER.findall(text)}
+    """Digit signatures of the numbers in `text`, including small number words ("four", "四项")."""
+    found = {digit_signature(n) for n in _NUMBER.findall(text)}
+    found |= {digit_signature(_EN_NUMBERS[w.lower()]) for w in _EN_WORD.findall(text)}
+    found |= {digit_signature(_ZH_DIGITS[c]) for c in _ZH_COUNT.findall(text)}
+    return found
 
 
 @dataclass(frozen=True)
@@ -84,6 +103,7 @@ class SupportChecker:
         self.passages = {p.n: p for p in passages}
         self.embed, self.threshold = embed, threshold
         self._numbers = {p.n: numbers_in(p.text) for p in passages}
+        self._sentence_numbers = {p.n: [numbers_in(t) for t in p.sentences] for p in passages}
         self._tokens = {p.n: set(tokenize(p.text)) for p in passages}
 
     def scores(self, claims: list[str]) -> np.ndarray:
@@ -101,9 +121,16 @@ class SupportChecker:
                 semantic = 0.0
                 p = self.passages[n]
                 if vecs is not None and len(p.sentence_vectors):
-                    semantic = float(np.max(np.asarray(p.sentence_vectors, dtype=np.float32) @ vecs[i]))
-                out[i, j] = max(lexical * 0.9 if lexical >= 0.6 else 0.0,
-                                semantic if semantic >= self.threshold else 0.0)
+                    sims = np.asarray(p.sentence_vectors, dtype=np.float32) @ vecs[i]
+                    semantic = float(np.max(sims)) if float(np.max(sims)) >= self.threshold else 0.0
+                    if _distinctive(nums):
+                        # All of the claim's numbers in one sentence that is about the same thing: enough,
+                        # even when that sentence packs several facts (which dilutes its similarity).
+                        anchored = [float(sims[k]) for k, sn in enumerate(self._sentence_numbers[n])
+                                    if nums <= sn and k < len(sims)]
+                        if anchored and max(anchored) >= ANCHORED_THRESHOLD:
+                            semantic = max(semantic, max(anchored))
+                out[i, j] = max(lexical * 0.9 if lexical >= 0.6 else 0.0, semantic)
         return out
 
     def best_sentence(self, n: int, claim_vec: np.ndarray | None, claim: str) -> str:
