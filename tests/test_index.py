@@ -130,3 +130,35 @@ def test_cli_errors_are_one_line(tmp_path):
                          env={**os.environ, "RAG_EMBED_MODEL": "hash-256"}, cwd=ROOT)
     assert out.returncode == 1
     assert out.stderr.strip().startswith("rag: error:") and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_rebuild_while_answering(fake_settings, corpus):
+    """Questions keep being answered, from a consistent index, while documents change and rebuild."""
+    import threading
+
+    from rag.answer import Pipeline
+    from rag.generate import ExtractiveGenerator
+
+    emb = HashEmbedder(256)
+    build_index(fake_settings, emb, quiet=True)
+    pipe = Pipeline(fake_settings, emb, ExtractiveGenerator(), load_index(fake_settings.index_path))
+    errors, answers = [], []
+
+    def rebuilds():
+        try:
+            for i in range(5):
+                (corpus / f"extra{i}.txt").write_text(f"Extra note {i}: Ningbo has {100 + i} robot makers.")
+                build_index(fake_settings, emb, quiet=True)
+                pipe.reload_index()
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    t = threading.Thread(target=rebuilds)
+    t.start()
+    while t.is_alive() or len(answers) < 10:
+        a = pipe.ask("How many key artificial intelligence companies does Shanghai have?")
+        answers.append(a)
+    t.join()
+    assert not errors
+    assert all("1,149" in a.text for a in answers)
+    assert "Ningbo" in pipe.ask("How many robot makers does Ningbo have?").text

@@ -144,6 +144,21 @@ def test_concurrent_sessions_do_not_leak(tmp_path):
             assert str(1000 + i) in first["answer"] and not first["abstained"]
             assert city in follow["rewritten_question"]  # its own history, nobody else's
             assert all(other not in follow["rewritten_question"] for other in cities if other != city)
+
+        # memory stays flat over 100 more questions (each from a fresh session)
+        def rss_mb() -> float:
+            text = Path(f"/proc/{proc.pid}/status").read_text()
+            return int(next(line.split()[1] for line in text.splitlines() if line.startswith("VmRSS"))) / 1024
+
+        before = rss_mb()
+        for n in range(100):
+            city = cities[n % 8]
+            r = Client(url, verbose=False).predict(f"How many people does the {city} robot industry employ?",
+                                                   api_name="/chat")
+            assert str(50 + n % 8) in r["answer"]
+        growth = rss_mb() - before
+        print(f"server RSS {before:.0f} MB -> {before + growth:.0f} MB after 100 questions")
+        assert growth < 60, f"server memory grew by {growth:.0f} MB over 100 questions"
     finally:
         proc.terminate()
         proc.wait(timeout=20)
