@@ -6,7 +6,7 @@
 - keyword: BM25 over jieba/English tokens.
 
 Fusion is rank-based, so the BM25 scale never matters, and the keyword leg is down-weighted
-(`keyword_weight`, default 0.5): for a Chinese question over English passages BM25 finds
+(`keyword_weight`, default 0.1, chosen by measurement: see eval/RESULTS.md): for a Chinese question over English passages BM25 finds
 nothing useful, and it must not push the cross-lingual dense matches out of the top k.
 
 >>> rrf([[3, 1], [1, 2]], weights=[1.0, 0.5])[:2]

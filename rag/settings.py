@@ -31,7 +31,8 @@ class Settings:
     chunk_overlap: int = 40  # tokens repeated between neighbouring chunks
     k: int = 5  # passages given to the generator
     candidates: int = 30  # hits taken from each retrieval leg before fusion
-    keyword_weight: float = 0.5  # weight of the BM25 leg in reciprocal-rank fusion (dense chunks: 1.0)
+    keyword_weight: float = 0.1  # weight of the BM25 leg in reciprocal-rank fusion (dense chunks: 1.0); measured
+    # on the seed set: 0.1 keeps the best recall@5 (0.986); 0.5 lost 5 points (BM25 only matches same-language text)
     sentence_weight: float = 1.0  # weight of the dense sentence leg (0 turns it off)
     evidence: str = "sentences"  # sentences (best sentences within prompt_budget) | chunks (whole chunks)
     abstain_score: float = 0.20  # best dense cosine below this -> abstain without generating (calibrated on
