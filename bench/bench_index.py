@@ -8,7 +8,6 @@ Prints a table, then `RESULT {json}`.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import print_result, print_table  # noqa: E402
 from rag.chunk import chunk_document  # noqa: E402
 from rag.embed import SentenceTransformerEmbedder, cpu_has_bf16  # noqa: E402
 from rag.indexer import read_corpus  # noqa: E402
@@ -56,11 +56,8 @@ def main() -> None:
                      "unbucketed_tokens_per_s": tokens / unbucketed})
     cols = list(rows[0])
     print(f"native bf16 on this CPU: {cpu_has_bf16()}")
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "---|" * len(cols))
-    for r in rows:
-        print("| " + " | ".join(f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in cols) + " |")
-    print("RESULT " + json.dumps(rows))
+    print_table(rows, cols)
+    print_result(rows)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ synthetic bilingual sentences. Prints a table, then `RESULT {json}`.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import print_result, print_table  # noqa: E402
 from rag.keyword import KeywordIndex  # noqa: E402
 from rag.records import Chunk  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
@@ -127,11 +127,8 @@ def main() -> None:
     cols = ["chunks", "dense_type", "dense_p50_ms", "dense_p99_ms", "recall@10_vs_exact", "keyword_p50_ms",
             "keyword_p99_ms", "fused_p50_ms", "fused_p99_ms", "dense_build_s", "keyword_build_s", "index_load_s",
             "disk_mb_per_million"]
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "---|" * len(cols))
-    for r in rows:
-        print("| " + " | ".join(f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in cols) + " |")
-    print("RESULT " + json.dumps(rows))
+    print_table(rows, cols)
+    print_result(rows)
 
 
 if __name__ == "__main__":

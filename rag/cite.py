@@ -102,15 +102,25 @@ class SupportChecker:
     def __init__(self, passages: Sequence[SourcePassage], embed: EmbedFn | None, threshold: float = 0.55):
         self.passages = {p.n: p for p in passages}
         self.embed, self.threshold = embed, threshold
+        self._vec_cache: dict[str, np.ndarray] = {}
         self._numbers = {p.n: numbers_in(p.text) for p in passages}
         self._sentence_numbers = {p.n: [numbers_in(t) for t in p.sentences] for p in passages}
         self._tokens = {p.n: set(tokenize(p.text)) for p in passages}
+
+    def _vectors(self, claims: list[str]) -> np.ndarray | None:
+        """Claim embeddings, each text embedded once per checker (verify and both ALCE scorings share them)."""
+        if self.embed is None or not claims:
+            return None
+        todo = [c for c in dict.fromkeys(claims) if c not in self._vec_cache]
+        if todo:
+            self._vec_cache.update(zip(todo, self.embed(todo), strict=True))
+        return np.stack([self._vec_cache[c] for c in claims])
 
     def scores(self, claims: list[str]) -> np.ndarray:
         """(len(claims), len(passages)) support scores in [0, 1]; 0 where a number does not match."""
         ns = sorted(self.passages)
         out = np.zeros((len(claims), len(ns)), dtype=np.float32)
-        vecs = self.embed(claims) if (self.embed and claims) else None
+        vecs = self._vectors(claims)
         for i, claim in enumerate(claims):
             nums = numbers_in(claim)
             toks = set(tokenize(claim))
@@ -168,7 +178,7 @@ class SupportChecker:
             return Verified(answer, (), (), 0, 0)
         texts = [c for c, _ in claims]
         sc = self.scores(texts)
-        vecs = self.embed(texts) if self.embed else None
+        vecs = self._vectors(texts)
         citations: list[Citation] = []
         unsupported: list[str] = []
         rebuilt: list[str] = []
