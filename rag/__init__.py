@@ -4,7 +4,7 @@
 >>> s = load_settings()
 >>> pipe = Pipeline.load(s)
 >>> pipe.ask("上海有多少家重点人工智能企业？").text
-'上海有1,149家重点人工智能企业[3]。'
+'上海有1,149家重点人工智能企业[2]。'
 """
 
 from .answer import Pipeline

@@ -2,7 +2,7 @@
 
 >>> pipe = Pipeline.load(load_settings())          # doctest: +SKIP
 >>> pipe.ask("上海有多少家重点人工智能企业？").text  # doctest: +SKIP
-'上海有1,149家重点人工智能企业[3]。'
+'上海有1,149家重点人工智能企业[2]。'
 """
 
 from __future__ import annotations
