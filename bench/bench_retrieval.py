@@ -1,9 +1,13 @@
-"""Retrieval latency and quality at scale, ours vs raw FAISS / bm25s, on synthetic data.
+"""Retrieval latency and quality at scale: our index and Retriever vs raw FAISS / bm25s, same data.
 
-    python bench/bench_retrieval.py [--sizes 10000 100000] [--queries 200]
+    python bench/bench_retrieval.py [--sizes 10000 100000 1000000] [--queries 200] [--dim 768]
 
-Vectors are random unit vectors with planted near-duplicates (so recall is meaningful); text is
-synthetic bilingual sentences. Prints a table, then `RESULT {json}`.
+Vectors have a low intrinsic dimension, like real sentence embeddings (`--latent 64`: a random 768 x 64
+map of Gaussian points plus isotropic noise); `--latent 0` gives uniform random vectors, the worst case
+for HNSW (every non-target neighbour is almost equally far). Queries are planted near a target
+chunk; texts are synthetic bilingual sentences. Each chunk has four sentence vectors
+while the sentence leg is active (up to SENTENCE_SEARCH_MAX sentences). Query embedding is excluded:
+the model's cost is reported by bench_generate/bench_index. Prints a table, then `RESULT {json}`.
 """
 
 from __future__ import annotations
@@ -20,114 +24,186 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import print_result, print_table  # noqa: E402
-from rag.keyword import KeywordIndex  # noqa: E402
+from rag.keyword import tokenize  # noqa: E402
 from rag.records import Chunk  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
-from rag.store import Manifest, Sentences, build_dense, load_index, write_generation  # noqa: E402
+from rag.store import SENTENCE_SEARCH_MAX, Manifest, Sentences, load_index, write_generation  # noqa: E402
 
-ZH = list("人工智能企业产业规模上海北京芯片算力数据模型制造应用场景技术创新发展政策城市")
-EN = "ai industry scale shanghai beijing chip compute data model manufacturing application scenario technology".split()
-DIM = 256
+ZH = list("人工智能企业产业规模上海北京深圳芯片算力数据模型制造应用场景技术创新发展政策城市工厂医疗金融")
+EN = ("ai industry scale shanghai beijing shenzhen chip compute data model manufacturing application "
+      "scenario technology policy city factory health finance robot").split()
+SENTS_PER_CHUNK = 4
 
 
 def synth_text(rng: random.Random) -> str:
     if rng.random() < 0.5:
-        return "".join(rng.choice(ZH) for _ in range(rng.randint(20, 60))) + f"{rng.randint(1, 99999)}家。"
-    return " ".join(rng.choice(EN) for _ in range(rng.randint(10, 40))) + f" {rng.randint(1, 99999)}."
+        return "".join(rng.choice(ZH) for _ in range(rng.randint(40, 120))) + f"{rng.randint(1, 99999)}家。"
+    return " ".join(rng.choice(EN) for _ in range(rng.randint(20, 80))) + f" {rng.randint(1, 99999)}."
 
 
-def pct(xs, q):
+def ms(xs, q) -> float:
     return float(np.percentile(np.asarray(xs) * 1000, q))
 
 
+def timed(fn, items) -> tuple[list, list[float]]:
+    out, lat = [], []
+    for x in items:
+        t = time.perf_counter()
+        out.append(fn(x))
+        lat.append(time.perf_counter() - t)
+    return out, lat
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 1e6
+
+
 class FixedEmbedder:
-    """Returns pre-made query vectors, so query embedding is excluded from search latency."""
+    """Returns the planted query vector, so query embedding is excluded from search latency."""
 
-    model_id, dim = "synthetic", DIM
+    model_id = "synthetic"
 
-    def __init__(self):
-        self.next = None
+    def __init__(self, dim: int):
+        self.dim, self.next = dim, None
 
     def embed(self, texts, kind="query", titles=None, progress=None):
         return self.next[None, :]
 
 
-def run(n: int, n_queries: int, seed: int = 0) -> dict:
-    rng = np.random.default_rng(seed)
-    vecs = rng.standard_normal((n, DIM)).astype(np.float32)
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def synth_vectors(rng, n: int, n_queries: int, dim: int, latent: int):
+    """Chunk vectors and queries planted near `targets`."""
     targets = rng.integers(0, n, n_queries)
-    queries = vecs[targets] + 0.35 * rng.standard_normal((n_queries, DIM)).astype(np.float32) / np.sqrt(DIM) * 4
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    if latent:
+        w = rng.standard_normal((latent, dim), dtype=np.float32)
+        vecs = np.empty((n, dim), np.float32)
+        for a in range(0, n, 100_000):
+            z = rng.standard_normal((min(n, a + 100_000) - a, latent), dtype=np.float32)
+            vecs[a:a + len(z)] = unit(unit(z @ w) + 0.3 * unit(rng.standard_normal((len(z), dim), dtype=np.float32)))
+    else:
+        vecs = unit(rng.standard_normal((n, dim), dtype=np.float32))
+    queries = unit(vecs[targets] + 0.8 * unit(rng.standard_normal((n_queries, dim), dtype=np.float32)))
+    return vecs, queries, targets
+
+
+def synth_sentences(rng, vecs: np.ndarray) -> Sentences:
+    """SENTS_PER_CHUNK float16 sentence vectors around each chunk vector, written in blocks."""
+    n, dim = vecs.shape
+    rows = np.repeat(np.arange(n, dtype=np.int32), SENTS_PER_CHUNK)
+    spans = np.stack([rows, np.zeros_like(rows), np.ones_like(rows)], axis=1)
+    svecs = np.empty((len(rows), dim), np.float16)
+    for a in range(0, n, 50_000):
+        block = np.repeat(vecs[a:a + 50_000], SENTS_PER_CHUNK, axis=0)
+        svecs[a * SENTS_PER_CHUNK:a * SENTS_PER_CHUNK + len(block)] = unit(
+            block + 0.8 * unit(rng.standard_normal(block.shape, dtype=np.float32)))
+    return Sentences(spans, svecs)
+
+
+def run(n: int, n_queries: int, dim: int, latent: int, efs: list[int], seed: int = 0) -> dict:
+    import faiss
+
+    rng = np.random.default_rng(seed)
+    vecs, queries, targets = synth_vectors(rng, n, n_queries, dim, latent)
     r = random.Random(seed)
     texts = [synth_text(r) for _ in range(n)]
     qtexts = [texts[t][:30] for t in targets]
-    out: dict = {"chunks": n}
+    sentences = synth_sentences(rng, vecs)
+    out: dict = {"chunks": n, "sentences": len(sentences.spans),
+                 "sentence_leg": "exact" if len(sentences.spans) <= SENTENCE_SEARCH_MAX else "re-score"}
 
-    import faiss
-
-    exact = faiss.IndexFlatIP(DIM)
+    # raw libraries: exact FAISS (also the ground truth) and bm25s on pre-tokenized queries
+    exact = faiss.IndexFlatIP(dim)
     exact.add(vecs)
-    _, truth = exact.search(queries, 10)
-    t0 = time.perf_counter()
-    dense = build_dense(vecs)
-    out["dense_build_s"] = time.perf_counter() - t0
-    out["dense_type"] = type(dense).__name__
-    if hasattr(dense, "hnsw"):
-        dense.hnsw.efSearch = 64
-    lat = []
-    found = 0
-    for i, q in enumerate(queries):
-        t = time.perf_counter()
-        _, ids = dense.search(q[None, :], 10)
-        lat.append(time.perf_counter() - t)
-        found += len(set(ids[0]) & set(truth[i]))
-    out.update({"dense_p50_ms": pct(lat, 50), "dense_p99_ms": pct(lat, 99), "recall@10_vs_exact": found / (10 * n_queries)})
-
-    t0 = time.perf_counter()
-    kw = KeywordIndex.build(texts)
-    out["keyword_build_s"] = time.perf_counter() - t0
-    lat = []
-    for q in qtexts:
-        t = time.perf_counter()
-        kw.search(q, 30)
-        lat.append(time.perf_counter() - t)
-    out.update({"keyword_p50_ms": pct(lat, 50), "keyword_p99_ms": pct(lat, 99)})
+    truth, lat = timed(lambda q: exact.search(q[None, :], 10)[1][0], queries)
+    out["raw_exact_p50_ms"] = ms(lat, 50)
+    exact.reset()  # free its copy of the vectors
 
     with tempfile.TemporaryDirectory() as tmp:
         chunks = [Chunk(f"d{i}#{i}", f"d{i}", t, 0, len(t), "zh") for i, t in enumerate(texts)]
-        m = Manifest(2, "synthetic", {}, DIM, "float32", 200, 40, "", n, time.time(), {}, "bench")
-        empty = Sentences(np.zeros((0, 3), np.int32), np.zeros((0, DIM), np.float16))
+        del texts
+        m = Manifest(2, "synthetic", {}, dim, "float32", 200, 40, "", n, time.time(), {}, "bench")
         t0 = time.perf_counter()
-        write_generation(Path(tmp), m, chunks, vecs, empty)
-        out["index_write_s"] = time.perf_counter() - t0
+        write_generation(Path(tmp), m, chunks, vecs, sentences)
+        out["index_build_write_s"] = time.perf_counter() - t0
+        del chunks, sentences, vecs
+        disk = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
+        out["disk_mb_per_1M"] = disk / n * 1e6 / 1e6
+        before = rss_mb()
         t0 = time.perf_counter()
         ix = load_index(Path(tmp))
         out["index_load_s"] = time.perf_counter() - t0
-        emb = FixedEmbedder()
-        retr = Retriever(ix, emb, load_settings(env={}, overrides={"sentence_weight": 0.0}))
-        lat = []
-        for q, qt in zip(queries, qtexts, strict=True):
-            emb.next = q
-            got = retr.search(qt)
-            lat.append(got.search_seconds)
-        out.update({"fused_p50_ms": pct(lat, 50), "fused_p99_ms": pct(lat, 99)})
-        disk = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
-        out["disk_mb_per_million"] = disk / n * 1e6 / 1e6
+        out["load_rss_mb_per_1M"] = (rss_mb() - before) / n * 1e6
+        dense = ix.dense
+        out["dense_type"] = type(dense).__name__
+
+        def recall(found) -> float:
+            return sum(len(set(f) & set(t)) for f, t in zip(found, truth, strict=True)) / (10 * n_queries)
+
+        found, lat = timed(lambda q: dense.search(q[None, :], 10)[1][0], queries)
+        out.update({"dense_p50_ms": ms(lat, 50), "dense_p99_ms": ms(lat, 99), "recall@10": recall(found)})
+        if hasattr(dense, "hnsw"):
+            default_ef = dense.hnsw.efSearch
+            out["efSearch"] = default_ef
+            for ef in efs:
+                dense.hnsw.efSearch = ef
+                found, lat = timed(lambda q: dense.search(q[None, :], 10)[1][0], queries)
+                out[f"ef{ef}"] = f"{recall(found):.3f} @ {ms(lat, 50):.2f} ms"
+            dense.hnsw.efSearch = default_ef
+
+        raw_tokens = [tokenize(q) for q in qtexts]
+        _, lat = timed(lambda t: ix.keyword.bm25.retrieve([t], k=30, show_progress=False, n_threads=1), raw_tokens)
+        out["raw_bm25_p50_ms"] = ms(lat, 50)
+        _, lat = timed(lambda q: ix.keyword.search(q, 30), qtexts)
+        out.update({"keyword_p50_ms": ms(lat, 50), "keyword_p99_ms": ms(lat, 99)})
+        cand = [np.concatenate([dense.search(q[None, :], 30)[1][0], ix.keyword.search(t, 30)[0]])
+                for q, t in zip(queries, qtexts, strict=True)]
+        ix.sentence_search(queries[0], 30, cand[0])  # builds the in-memory sentence index once (exact mode)
+        _, lat = timed(lambda i: ix.sentence_search(queries[i], 30, cand[i]), range(n_queries))
+        out["sentence_p50_ms"] = ms(lat, 50)
+
+        emb = FixedEmbedder(dim)
+        retr = Retriever(ix, emb, load_settings(env={}))
+
+        def fused(i: int):
+            emb.next = queries[i]
+            return retr.search(qtexts[i])
+
+        got, _ = timed(fused, range(n_queries))
+        lat = [g.search_seconds for g in got]
+        out.update({"fused_p50_ms": ms(lat, 50), "fused_p99_ms": ms(lat, 99)})
+        out["fused_top1_is_target"] = float(np.mean([g.hits[0].chunk.doc_id == f"d{t}"
+                                                     for g, t in zip(got, targets, strict=True)]))
+        out["rss_mb_per_1M_after_queries"] = (rss_mb() - before) / n * 1e6
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--dim", type=int, default=768, help="768 = EmbeddingGemma's dimension")
+    ap.add_argument("--latent", type=int, default=64, help="intrinsic dimension; 0 = uniform random vectors")
+    ap.add_argument("--ef", type=int, nargs="*", default=[16, 32, 64, 128, 256], help="HNSW efSearch sweep")
     args = ap.parse_args()
-    rows = [run(n, args.queries) for n in args.sizes]
-    cols = ["chunks", "dense_type", "dense_p50_ms", "dense_p99_ms", "recall@10_vs_exact", "keyword_p50_ms",
-            "keyword_p99_ms", "fused_p50_ms", "fused_p99_ms", "dense_build_s", "keyword_build_s", "index_load_s",
-            "disk_mb_per_million"]
-    print_table(rows, cols)
+    rows = []
+    for n in args.sizes:
+        t0 = time.perf_counter()
+        rows.append(run(n, args.queries, args.dim, args.latent, args.ef))
+        print(f"{n} chunks done in {time.perf_counter() - t0:.0f} s: {rows[-1]}", file=sys.stderr, flush=True)
+    cols = ["chunks", "sentences", "sentence_leg", "dense_type", "raw_exact_p50_ms", "dense_p50_ms", "dense_p99_ms", "recall@10",
+            "raw_bm25_p50_ms", "keyword_p50_ms", "keyword_p99_ms", "sentence_p50_ms", "fused_p50_ms", "fused_p99_ms",
+            "fused_top1_is_target", "index_build_write_s", "index_load_s", "disk_mb_per_1M", "load_rss_mb_per_1M",
+            "rss_mb_per_1M_after_queries"]
+    print_table([{c: r.get(c, "-") for c in cols} for r in rows], cols)
+    sweep = [c for c in rows[-1] if c.startswith("ef")]
+    if sweep:
+        print("\nHNSW efSearch sweep (recall@10 @ p50 latency):")
+        print_table([{c: r.get(c, "-") for c in ["chunks", *sweep]} for r in rows], ["chunks", *sweep])
     print_result(rows)
 
 

@@ -66,8 +66,9 @@ class Retriever:
         n = self.settings.candidates
         d_ids, d_scores = self.dense(qv, n)
         w_s = self.settings.sentence_weight
-        s_ids, _ = self.index.sentence_search(qv, n) if w_s > 0 else (np.zeros(0, np.int64), None)
         k_ids, _ = self.index.keyword.search(query, n) if w_kw > 0 else (np.zeros(0, np.int64), None)
+        s_ids = (self.index.sentence_search(qv, n, np.concatenate([d_ids, k_ids]))[0] if w_s > 0
+                 else np.zeros(0, np.int64))
         fused = rrf([d_ids.tolist(), s_ids.tolist(), k_ids.tolist()], [1.0, w_s, w_kw])
         dense_rank = {int(i): r for r, i in enumerate(d_ids)}
         dense_score = {int(i): float(s) for i, s in zip(d_ids, d_scores, strict=True)}

@@ -29,7 +29,8 @@ from .records import Chunk, DocInfo
 
 FORMAT_VERSION = 2
 EXACT_MAX = 50_000  # exact search below this many chunks, HNSW above
-SENTENCE_LEG_MAX = 2_000_000  # sentence-level retrieval leg up to this many sentences
+HNSW_M, HNSW_EF_SEARCH = 32, 128  # chosen with bench/bench_retrieval.py (recall@10 vs exact)
+SENTENCE_SEARCH_MAX = 20_000  # sentences searched exhaustively; above, candidates are re-scored
 
 
 class IndexError_(RuntimeError):
@@ -78,12 +79,18 @@ class LoadedIndex:
             self._rows = {c.id: i for i, c in enumerate(self.chunks)}
         return self._rows[chunk_id]
 
-    def sentence_search(self, qv: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk rows ranked by their best sentence's similarity to `qv` (exact search; skipped
-        above SENTENCE_LEG_MAX sentences, where the chunk leg alone serves)."""
+    def sentence_search(self, qv: np.ndarray, n: int, candidates: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk rows ranked by their best sentence's similarity to `qv`.
+
+        Up to SENTENCE_SEARCH_MAX sentences every sentence is searched (exact). Above that a full
+        scan would cost more than everything else together (it reads every sentence vector per
+        query), so only the `candidates` rows found by the other legs are re-scored."""
         m = len(self.sentences.spans)
-        if m == 0 or m > SENTENCE_LEG_MAX:
+        if m == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if m > SENTENCE_SEARCH_MAX:
+            return self._rescore_sentences(qv, n, candidates)
         if not hasattr(self, "_sent_index"):
             import faiss
 
@@ -94,6 +101,24 @@ class LoadedIndex:
         _, first = np.unique(rows, return_index=True)  # best sentence of each chunk
         first.sort()
         return rows[first][:n].astype(np.int64), scores[0][first][:n]
+
+    def _rescore_sentences(self, qv: np.ndarray, n: int, candidates: np.ndarray | None
+                           ) -> tuple[np.ndarray, np.ndarray]:
+        ranges = self.sentences.ranges
+        rows = np.unique(np.asarray(candidates if candidates is not None else [], dtype=np.int64))
+        rows = rows[rows < len(ranges)]
+        if not len(rows):
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        starts, ends = ranges[rows, 0], ranges[rows, 1]
+        lengths = ends - starts
+        sent = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        sims = np.asarray(self.sentences.vectors[sent], dtype=np.float32) @ qv.astype(np.float32)
+        owner = np.repeat(np.arange(len(rows)), lengths)
+        best = np.full(len(rows), -np.inf, np.float32)
+        np.maximum.at(best, owner, sims)
+        order = np.argsort(-best)[:n]
+        order = order[np.isfinite(best[order])]
+        return rows[order], best[order]
 
     def chunk_sentences(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Spans (m, 2) relative to the chunk text, and vectors (m, dim) of chunk `row`'s sentences."""
@@ -144,8 +169,9 @@ def build_dense(vectors: np.ndarray):
     if len(vectors) <= EXACT_MAX:
         index = faiss.IndexFlatIP(dim)
     else:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = HNSW_EF_SEARCH  # saved with the index
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
 
