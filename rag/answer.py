@@ -88,9 +88,9 @@ class Pipeline:
     def _embed_claims(self, texts: list[str]) -> np.ndarray:
         return self.embedder.embed(texts, kind="query")
 
-    def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
+    def ask(self, question: str, history: Sequence[str] = (), k: int | None = None) -> Answer:
         answer = None
-        for ev in self.stream(question, history):
+        for ev in self.stream(question, history, k):
             if isinstance(ev, Done):
                 answer = ev.answer
         assert answer is not None
