@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default="eval/results/report")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--sample", type=int, help="N questions spread evenly over the set (deterministic)")
+    p.add_argument("--type", dest="types", action="append", metavar="TYPE",
+                   help="only questions of this type (repeatable): fact, cross-lingual, multi-doc, ...")
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval only (no generation)")
     p.add_argument("--prompt-lang", dest="prompt_lang", choices=["auto", "en", "zh"],
                    help="ablation: instructions in one language")

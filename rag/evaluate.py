@@ -210,6 +210,10 @@ def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
     from .answer import Pipeline
 
     items = load_set(Path(args.eval_set))
+    if getattr(args, "types", None):
+        items = [q for q in items if q.get("type") in args.types]
+        if not items:
+            raise SystemExit(f"error: no questions of type {', '.join(args.types)} in {args.eval_set}")
     if args.limit:
         items = items[: args.limit]
     if args.sample and args.sample < len(items):
