@@ -1,6 +1,8 @@
 """The scorer, checked on hand-made result records."""
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +70,16 @@ def test_load_set_reports_the_bad_line(tmp_path):
     f.write_text(json.dumps(ITEMS[0]) + "\n{oops\n")
     with pytest.raises(ValueError, match="s.jsonl:2"):
         load_set(f)
+
+
+def test_verification_ablation_rescores_the_raw_text():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eval"))
+    from verification_ablation import unverified
+
+    rec = {"answer": "资料中没有找到这个问题的答案。", "abstained": True, "raw_answer": "上海有1149家[1]。",
+           "citation_scores": {"recall": 0.0, "precision": 0.0, "raw_recall": 1.0, "raw_precision": 0.5}}
+    raw = unverified(rec)
+    assert (raw["answer"], raw["abstained"]) == ("上海有1149家[1]。", False)
+    assert raw["citation_scores"] == {"recall": 1.0, "precision": 0.5}
+    assert unverified(rec | {"raw_answer": "The documents do not contain this information."})["abstained"]
+    assert unverified(rec | {"raw_answer": ""})["abstained"]
