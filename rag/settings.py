@@ -43,7 +43,7 @@ class Settings:
     threads: int = 0  # 0 = all cores
     n_ctx: int = 4096  # generator context window
     max_new_tokens: int = 120  # short answers: decoding runs at about 20 tokens/s on 2 cores
-    prompt_budget: int = 200  # tokens of evidence sentences given to the generator
+    prompt_budget: int = 120  # tokens of evidence sentences (120 vs 200: TTFT 4.5 vs 6.1 s, same accuracy)
     model_cache: str = "~/.cache/rag-bilingual/models"
     model_dir: str = ""  # a local directory holding model files (first source tried)
     openai_base_url: str = "http://127.0.0.1:8000/v1"
