@@ -83,7 +83,7 @@ class KeywordIndex:
         toks = tokenize(query)
         if self.bm25 is None or not toks or k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        ids, scores = self.bm25.retrieve([toks], k=min(k, self.size), show_progress=False, n_threads=1)
+        ids, scores = self.bm25.retrieve([toks], k=min(k, self.size), show_progress=False, n_threads=0)
         ids, scores = ids[0], scores[0]
         keep = scores > 0
         return ids[keep].astype(np.int64), scores[keep].astype(np.float32)
