@@ -21,6 +21,8 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +79,18 @@ def corpus_pipeline(texts: dict[str, str], workdir: Path, models: Models, quiet:
     return Pipeline(s, models.embedder, models.generator, load_index(s.index_path))
 
 
+@contextmanager
+def workdir(args) -> Iterator[Path]:
+    """Where the suite's corpora and indexes live: `--workdir` keeps them (a re-run only re-embeds
+    what changed), otherwise a temporary directory."""
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        yield args.workdir
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield Path(tmp)
+
+
 def squad_paragraphs(path: Path) -> tuple[dict[str, str], list[dict]]:
     """Paragraphs by id, and questions with their paragraph id and gold answers."""
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
@@ -105,6 +119,15 @@ def retrieval_scores(pipe: Pipeline, qs: list[dict], k: int = 5) -> dict:
     return {"questions": n, "recall@1": r1 / n, f"recall@{k}": rk / n, "mrr": mrr / n}
 
 
+RECORDS: list[dict] = []  # one line per answered question, written next to the suite's summary
+
+
+def record(q: dict, answer, correct: bool, **extra) -> None:
+    RECORDS.append({"question": q.get("question") or q.get("query"), "answer": answer.text,
+                    "abstained": answer.abstained, "raw_answer": answer.raw_text, "correct": bool(correct),
+                    "cited_docs": sorted({c.doc_id for c in answer.citations}), **extra})
+
+
 def answer_scores(pipe: Pipeline, qs: list[dict], n: int, seed: int = 0) -> dict:
     """Answer accuracy and abstention on a seeded sample of `n` questions."""
     sample = random.Random(seed).sample(qs, min(n, len(qs)))
@@ -112,7 +135,9 @@ def answer_scores(pipe: Pipeline, qs: list[dict], n: int, seed: int = 0) -> dict
     ttft = []
     for q in tqdm(sample, desc="answer", unit="q", file=sys.stderr):
         a = pipe.ask(q["question"])
-        correct += hit_any(a.text, q["answers"]) and not a.abstained
+        ok = hit_any(a.text, q["answers"]) and not a.abstained
+        record(q, a, ok, golds=q["answers"], doc_ids=q["doc_ids"])
+        correct += ok
         abstained += a.abstained
         ttft.append(a.timings.first_token)
     return {"answer_sample": len(sample), "answer_accuracy": correct / len(sample),
@@ -122,10 +147,14 @@ def answer_scores(pipe: Pipeline, qs: list[dict], n: int, seed: int = 0) -> dict
 def run_xquad(bench: Path, args) -> dict:
     models = Models(with_generator=args.sample_answers > 0)
     results = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with workdir(args) as tmp:
         for q_lang, p_lang in (("zh", "en"), ("en", "zh")):
-            paras, _ = squad_paragraphs(bench / "xquad" / f"xquad.{p_lang}.json")
+            paras, p_qs = squad_paragraphs(bench / "xquad" / f"xquad.{p_lang}.json")
             _, qs = squad_paragraphs(bench / "xquad" / f"xquad.{q_lang}.json")  # same ids, parallel
+            # The answer is written in the question's language from a passage in the other one: a
+            # name or figure may be kept as written in the passage, so both languages' spans count.
+            span = {q["id"]: q["answers"] for q in p_qs}
+            qs = [q | {"answers": q["answers"] + span.get(q["id"], [])} for q in qs]
             pipe = corpus_pipeline(paras, Path(tmp) / p_lang, models)
             r = retrieval_scores(pipe, qs)
             if args.sample_answers:
@@ -138,8 +167,8 @@ def run_cmrc(bench: Path, args) -> dict:
     paras, qs = squad_paragraphs(bench / "cmrc2018" / "cmrc2018_dev_squad.json")
     qs = random.Random(2018).sample(qs, min(args.sample, len(qs)))
     models = Models(with_generator=args.sample_answers > 0)
-    with tempfile.TemporaryDirectory() as tmp:
-        pipe = corpus_pipeline(paras, Path(tmp), models)
+    with workdir(args) as tmp:
+        pipe = corpus_pipeline(paras, Path(tmp) / "cmrc", models)
         r = retrieval_scores(pipe, qs)
         if args.sample_answers:
             r |= answer_scores(pipe, qs, args.sample_answers)
@@ -177,8 +206,10 @@ def run_rgb(bench: Path, args) -> dict:
             for i, row in enumerate(tqdm(rows, desc=f"noise {rate}", unit="q", file=sys.stderr)):
                 docs = rgb_docs(random.Random(i), row["positive"], row["negative"], rate)
                 a = ask_over(docs, row["query"], models, Path(tmp))
+                ok = not a.abstained and hit_all(a.text, row["answer"])
+                record(row, a, ok, task=f"noise {rate:.1f}", golds=row["answer"])
                 refused += a.abstained
-                correct += not a.abstained and hit_all(a.text, row["answer"])
+                correct += ok
             key = f"noise {rate:.1f}"
             results[key] = {"accuracy": correct / len(rows), "abstained": refused / len(rows)}
         results["noise 1.0"]["rejection_rate"] = results["noise 1.0"].pop("abstained")
@@ -192,6 +223,7 @@ def run_rgb(bench: Path, args) -> dict:
             rng.shuffle(docs)
             a = ask_over(docs, row["query"], models, Path(tmp))
             found = [not a.abstained and hit_all(a.text, [g]) for g in row["answer"]]
+            record(row, a, all(found), task="integration", golds=row["answer"])
             correct += all(found)
             partial += any(found)
         results["integration (noise 0)"] = {"accuracy": correct / len(rows), "some_part": partial / len(rows)}
@@ -203,6 +235,8 @@ def run_rgb(bench: Path, args) -> dict:
             random.Random(i).shuffle(docs)
             a = ask_over(docs, row["query"], models, Path(tmp))
             refused += a.abstained
+            record(row, a, not a.abstained and hit_any(a.text, [row["answer"]]), task="counterfactual",
+                   golds=[row["answer"]], planted=row["fakeanswer"])
             misled += not a.abstained and hit_any(a.text, [row["fakeanswer"]])
             right += not a.abstained and hit_any(a.text, [row["answer"]]) and not hit_any(a.text, [row["fakeanswer"]])
         n = len(rows)
@@ -244,8 +278,8 @@ def run_dragonball(bench: Path, args) -> dict:
     solvable = [q for q in qs if q not in unsolvable]
     models = Models(with_generator=args.sample_answers > 0)
     out: dict = {"documents": len(texts), "filter": {"domain": args.domain, "lang": args.lang}}
-    with tempfile.TemporaryDirectory() as tmp:
-        pipe = corpus_pipeline(texts, Path(tmp), models)
+    with workdir(args) as tmp:
+        pipe = corpus_pipeline(texts, Path(tmp) / f"dragonball-{args.domain or 'all'}-{args.lang or 'all'}", models)
         out["retrieval"] = retrieval_scores(pipe, [q for q in solvable if q["doc_ids"]])
         if args.sample_answers:
             sample = random.Random(0).sample(solvable, min(args.sample_answers, len(solvable)))
@@ -254,6 +288,7 @@ def run_dragonball(bench: Path, args) -> dict:
             for q in tqdm(sample, desc="answer", unit="q", file=sys.stderr):
                 a = pipe.ask(q["question"])
                 kp = 0.0 if a.abstained else keypoint_recall(a.text, q["keypoints"])
+                record(q, a, kp > 0, type=q["type"], keypoint_recall=kp, golds=[q["answer"]], doc_ids=q["doc_ids"])
                 by_type.setdefault(q["type"], []).append(kp)
                 exact += not a.abstained and len(q["answer"]) <= 40 and hit_any(a.text, [q["answer"]])
                 abst += a.abstained
@@ -261,8 +296,11 @@ def run_dragonball(bench: Path, args) -> dict:
                               "short_answer_exact": exact / max(1, sum(len(q["answer"]) <= 40 for q in sample)),
                               "false_abstention": abst / len(sample),
                               "keypoint_recall_by_type": {t: float(np.mean(v)) for t, v in sorted(by_type.items())}}
-            refused = sum(pipe.ask(q["question"]).abstained
-                          for q in tqdm(unsolvable, desc="unsolvable", unit="q", file=sys.stderr))
+            refused = 0
+            for q in tqdm(unsolvable, desc="unsolvable", unit="q", file=sys.stderr):
+                a = pipe.ask(q["question"])
+                record(q, a, a.abstained, type=q["type"])
+                refused += a.abstained
             out["unsolvable"] = {"questions": len(unsolvable), "abstained": refused / len(unsolvable)}
     return out
 
@@ -274,6 +312,7 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=300, help="CMRC questions for retrieval")
     ap.add_argument("--sample-answers", type=int, default=30, help="questions also answered by the generator")
     ap.add_argument("--per-level", type=int, default=10, help="RGB items per noise level and per task")
+    ap.add_argument("--workdir", type=Path, help="keep corpora and indexes here for re-runs (default: temporary)")
     ap.add_argument("--domain", default="", help="DragonBall: only documents of this domain (default: all)")
     ap.add_argument("--lang", default="", help="DragonBall: only documents in this language (default: all)")
     args = ap.parse_args()
@@ -286,6 +325,8 @@ def main() -> int:
     result["command"] = " ".join(["python eval/suites.py", *sys.argv[1:]])
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{args.suite}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+    with open(OUT / f"{args.suite}_records.jsonl", "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS)
     print(json.dumps(result, indent=1, ensure_ascii=False))
     return 0
 

@@ -54,14 +54,19 @@ def bench(tmp_path, fake_settings, monkeypatch) -> Path:
 
 
 def args(**kw) -> Namespace:
-    return Namespace(**({"sample": 10, "sample_answers": 2, "per_level": 1, "domain": "", "lang": ""} | kw))
+    return Namespace(**({"sample": 10, "sample_answers": 2, "per_level": 1, "domain": "", "lang": "",
+                            "workdir": None} | kw))
 
 
-def test_xquad_cross_lingual_retrieval_and_answers(bench):
-    out = suites.run_xquad(bench, args())
+def test_xquad_cross_lingual_retrieval_and_answers(bench, tmp_path, monkeypatch):
+    monkeypatch.setattr(suites, "RECORDS", [])
+    out = suites.run_xquad(bench, args(workdir=tmp_path / "work"))
     for r in out.values():
         assert r["questions"] == 2 and 0 <= r["recall@1"] <= r["recall@5"] == 1.0
         assert r["answer_sample"] == 2 and 0 <= r["answer_accuracy"] <= 1
+    assert len(suites.RECORDS) == 4  # one record per answered question, gold spans of both languages
+    assert any({"1149", "1,149"} <= set(r["golds"]) for r in suites.RECORDS)
+    assert (tmp_path / "work" / "en" / "index" / "CURRENT").exists()  # kept for the next run
 
 
 def test_rgb_levels_and_tasks(bench):
