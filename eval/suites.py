@@ -50,6 +50,18 @@ def hit_any(answer: str, golds) -> bool:
     return any(norm(g) in a for g in golds if g)
 
 
+def as_groups(gold) -> list:
+    """RGB answers are a string, a list of required items, or a list of alias lists."""
+    return gold if isinstance(gold, list) else [gold]
+
+
+def checkpoint(suite: str, results: dict) -> None:
+    """Write what is measured so far: a long run stopped midway still leaves its numbers."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{suite}.json").write_text(json.dumps(results | {"partial": True}, indent=1, ensure_ascii=False),
+                                       encoding="utf-8")
+
+
 def hit_all(answer: str, groups) -> bool:
     """RGB: every item must appear; an item may itself be a list of accepted aliases."""
     return all(hit_any(answer, g if isinstance(g, list) else [g]) for g in groups)
@@ -212,6 +224,7 @@ def run_rgb(bench: Path, args) -> dict:
                 correct += ok
             key = f"noise {rate:.1f}"
             results[key] = {"accuracy": correct / len(rows), "abstained": refused / len(rows)}
+            checkpoint("rgb", results)
         results["noise 1.0"]["rejection_rate"] = results["noise 1.0"].pop("abstained")
 
         rows = random.Random(0).sample(read_jsonl(bench / "rgb" / "zh_int.json"), args.per_level)
@@ -227,6 +240,7 @@ def run_rgb(bench: Path, args) -> dict:
             correct += all(found)
             partial += any(found)
         results["integration (noise 0)"] = {"accuracy": correct / len(rows), "some_part": partial / len(rows)}
+        checkpoint("rgb", results)
 
         rows = random.Random(0).sample(read_jsonl(bench / "rgb" / "zh_fact.json"), args.per_level)
         misled = right = refused = 0
@@ -234,11 +248,11 @@ def run_rgb(bench: Path, args) -> dict:
             docs = list(row["positive_wrong"])
             random.Random(i).shuffle(docs)
             a = ask_over(docs, row["query"], models, Path(tmp))
+            true, fake = (not a.abstained and hit_all(a.text, as_groups(row[key])) for key in ("answer", "fakeanswer"))
+            record(row, a, true and not fake, task="counterfactual", golds=row["answer"], planted=row["fakeanswer"])
             refused += a.abstained
-            record(row, a, not a.abstained and hit_any(a.text, [row["answer"]]), task="counterfactual",
-                   golds=[row["answer"]], planted=row["fakeanswer"])
-            misled += not a.abstained and hit_any(a.text, [row["fakeanswer"]])
-            right += not a.abstained and hit_any(a.text, [row["answer"]]) and not hit_any(a.text, [row["fakeanswer"]])
+            misled += fake
+            right += true and not fake
         n = len(rows)
         results["counterfactual"] = {"repeated_planted_error": misled / n, "gave_true_answer": right / n,
                                      "abstained": refused / n}
@@ -281,6 +295,7 @@ def run_dragonball(bench: Path, args) -> dict:
     with workdir(args) as tmp:
         pipe = corpus_pipeline(texts, Path(tmp) / f"dragonball-{args.domain or 'all'}-{args.lang or 'all'}", models)
         out["retrieval"] = retrieval_scores(pipe, [q for q in solvable if q["doc_ids"]])
+        checkpoint("dragonball", out)
         if args.sample_answers:
             sample = random.Random(0).sample(solvable, min(args.sample_answers, len(solvable)))
             by_type: dict[str, list[float]] = {}
@@ -296,7 +311,9 @@ def run_dragonball(bench: Path, args) -> dict:
                               "short_answer_exact": exact / max(1, sum(len(q["answer"]) <= 40 for q in sample)),
                               "false_abstention": abst / len(sample),
                               "keypoint_recall_by_type": {t: float(np.mean(v)) for t, v in sorted(by_type.items())}}
+            checkpoint("dragonball", out)
             refused = 0
+            unsolvable = random.Random(0).sample(unsolvable, min(args.sample_answers, len(unsolvable)))
             for q in tqdm(unsolvable, desc="unsolvable", unit="q", file=sys.stderr):
                 a = pipe.ask(q["question"])
                 record(q, a, a.abstained, type=q["type"])

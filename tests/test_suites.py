@@ -93,6 +93,9 @@ def test_rgb_noise_rate_sets_the_number_of_negatives():
 def test_scorers():
     assert suites.hit_all("上海有1,149家", [["1149", "1,149"]])
     assert not suites.hit_all("1149 and 3", ["1149", "7"])
+    assert suites.hit_all("悉尼在澳大利亚", suites.as_groups(["澳大利亚", "悉尼"]))  # RGB: a list needs every item
+    assert suites.hit_all("乔布斯", suites.as_groups([["史蒂夫·乔布斯", "乔布斯"]]))  # ... or one of its aliases
+    assert suites.hit_all("答案是70", suites.as_groups("70")) and not suites.hit_all("答案是7", suites.as_groups("70"))
     assert suites.keypoint_recall("Green Fields appointed a new CEO in January 2021.",
                                   ["1. Green Fields Agriculture Ltd. appointed a new CEO in January 2021."]) == 1.0
     assert suites.keypoint_recall("The CEO left.", ["1. Green Fields appointed a new CEO in January 2021."]) == 0.0
