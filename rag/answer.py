@@ -20,7 +20,7 @@ from .embed import Embedder, load_embedder
 from .generate import Generator, load_generator
 from .guard import is_instruction
 from .lang import detect_lang
-from .prompt import ABSTAIN, Passage, build_messages, fit_budget, model_refused, select_passages
+from .prompt import ABSTAIN, Passage, adds_nothing, build_messages, fit_budget, model_refused, select_passages
 from .records import Answer, Citation, Hit, Timings
 from .retrieve import Retriever
 from .rewrite import condense
@@ -143,7 +143,7 @@ class Pipeline:
             yield Delta(piece)
         raw = "".join(pieces).strip()
         gen = time.perf_counter() - t_gen
-        if not raw or model_refused(raw):
+        if not raw or model_refused(raw) or adds_nothing(raw, f"{question} {standalone}"):
             yield finish(ABSTAIN[lang], True, raw, first=first, gen=gen)
             return
         checker = SupportChecker(self._sources(index, passages), self._embed_claims, s.support_threshold)

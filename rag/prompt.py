@@ -163,3 +163,29 @@ def fit_budget(question: str, lang: str, passages: list[Passage], count: TokenCo
 
 def model_refused(text: str) -> bool:
     return bool(REFUSAL_PATTERNS.search(text))
+
+
+_UNIT = re.compile(r"[\u3400-\u9fff]+|\d+(?:[.,]\d+)*|[A-Za-z]{2,}")
+_FILLER = frozenset("的 了 是 在 和 与 及 为 有 个 这 那 其 之 也 都 就 还 被 把 the is are was were of to in on at for "
+                    "and or it its this that there their has have had as by with from".split())
+
+
+def _units(text: str) -> set[str]:
+    """Words (jieba's precise mode for Han runs), numbers and English words, lower-cased."""
+    from .keyword import _jieba
+
+    out: set[str] = set()
+    for u in _UNIT.findall(re.sub(r"\[\d+\]", "", text)):
+        out.update(_jieba().lcut(u) if "\u3400" <= u[0] <= "\u9fff" else [u.lower()])
+    return out - _FILLER
+
+
+def adds_nothing(answer: str, question: str) -> bool:
+    """True when the answer only restates the question: no Han character, number or word beyond it
+    (citation markers and filler aside). Such an answer passes citation checks but tells nothing.
+
+    >>> adds_nothing("马英九祭祖时间[1]。", "马英九祭祖时间"), adds_nothing("时间是3月27日[1]。", "马英九祭祖时间")
+    (True, False)
+    """
+    return not (_units(answer) - _units(question))
+

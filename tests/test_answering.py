@@ -8,7 +8,7 @@ from rag.cite import SourcePassage, SupportChecker, split_claims
 from rag.embed import HashEmbedder
 from rag.indexer import build_index
 from rag.lang import detect_lang
-from rag.prompt import ABSTAIN, SYSTEM, Passage, build_messages, fit_budget, model_refused
+from rag.prompt import ABSTAIN, SYSTEM, Passage, adds_nothing, build_messages, fit_budget, model_refused
 from rag.retrieve import rrf
 from rag.rewrite import condense, needs_rewrite
 from rag.store import load_index
@@ -135,6 +135,15 @@ def test_answer_streams_cites_and_records(pipe):
 def test_abstains_in_the_question_language_with_closest_passages(pipe):
     a = pipe.ask("量子计算机的冷却温度是多少？")
     assert a.abstained and a.text == ABSTAIN["zh"] and a.hits
+
+
+def test_an_answer_that_only_restates_the_question_abstains(pipe):
+    q = "上海有多少家重点人工智能企业？"
+    echo = Pipeline(pipe.settings, pipe.embedder, RewriteGenerator("上海重点人工智能企业[1]。"), pipe.index).ask(q)
+    assert echo.abstained and echo.text == ABSTAIN["zh"]
+    assert echo.raw_text == "上海重点人工智能企业[1]。" and not echo.citations  # refused before verification
+    assert not adds_nothing("上海有1,149家重点人工智能企业[1]。", q)
+    assert not adds_nothing("智能制造[2]。", "推动制造业智能化转型，工信部把什么当作主攻方向？")  # words, not characters
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "？？？!!", "😀😀"])
