@@ -16,9 +16,7 @@ nothing useful, and it must not push the cross-lingual dense matches out of the 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
@@ -28,12 +26,6 @@ from .settings import Settings
 from .store import LoadedIndex
 
 RRF_K = 60
-
-
-@cache
-def _dense_pool() -> ThreadPoolExecutor:
-    """Runs the dense leg while the keyword leg runs in the caller (FAISS releases the GIL)."""
-    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="rag-dense")
 
 
 def rrf(rankings: list[list[int]], weights: list[float], k: int = RRF_K) -> list[tuple[int, float]]:
@@ -72,9 +64,8 @@ class Retriever:
         qv = self.embedder.embed([query], kind="query")[0]
         t1 = time.perf_counter()
         n = self.settings.candidates
-        dense = _dense_pool().submit(self.dense, qv, n)
+        d_ids, d_scores = self.dense(qv, n)
         k_ids, _ = self.index.keyword.search(query, n) if w_kw > 0 else (np.zeros(0, np.int64), None)
-        d_ids, d_scores = dense.result()
         w_s = self.settings.sentence_weight
         s_ids = (self.index.sentence_search(qv, n, np.concatenate([d_ids, k_ids]))[0] if w_s > 0
                  else np.zeros(0, np.int64))
