@@ -5,7 +5,7 @@
 Vectors have a low intrinsic dimension, like real sentence embeddings (`--latent 64`: a random 768 x 64
 map of Gaussian points plus isotropic noise); `--latent 0` gives uniform random vectors, the worst case
 for HNSW (every non-target neighbour is almost equally far). Queries are planted near a target
-chunk; texts are synthetic bilingual sentences. Each chunk has four sentence vectors
+chunk; texts are synthetic bilingual text with a Zipfian vocabulary (see SynthText). Each chunk has four sentence vectors
 while the sentence leg is active (up to SENTENCE_SEARCH_MAX sentences). Query embedding is excluded:
 the model's cost is reported by bench_generate/bench_index. Prints a table, then `RESULT {json}`.
 """
@@ -13,7 +13,6 @@ the model's cost is reported by bench_generate/bench_index. Prints a table, then
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import tempfile
 import time
@@ -30,16 +29,53 @@ from rag.retrieve import Retriever  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 from rag.store import SENTENCE_SEARCH_MAX, Manifest, Sentences, load_index, write_generation  # noqa: E402
 
-ZH = list("人工智能企业产业规模上海北京深圳芯片算力数据模型制造应用场景技术创新发展政策城市工厂医疗金融")
-EN = ("ai industry scale shanghai beijing shenzhen chip compute data model manufacturing application "
-      "scenario technology policy city factory health finance robot").split()
 SENTS_PER_CHUNK = 4
 
 
-def synth_text(rng: random.Random) -> str:
-    if rng.random() < 0.5:
-        return "".join(rng.choice(ZH) for _ in range(rng.randint(40, 120))) + f"{rng.randint(1, 99999)}家。"
-    return " ".join(rng.choice(EN) for _ in range(rng.randint(20, 80))) + f" {rng.randint(1, 99999)}."
+class SynthText:
+    """Bilingual text with a Zipfian vocabulary, so keyword postings look like real text (a few
+    very common words, a long tail of rare ones): Chinese words drawn by frequency from jieba's
+    dictionary, English pseudo-words drawn by a Zipf law (exponent 1.07), a number in each chunk."""
+
+    def __init__(self, rng: np.random.Generator, vocab: int = 50_000):
+        import jieba
+
+        words, freq = [], []
+        with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as f:
+            for line in f:
+                w, c = line.split()[:2]
+                words.append(w)
+                freq.append(int(c))
+        top = np.argsort(-np.asarray(freq, np.float64))[:vocab]
+        self.zh = np.asarray(words, dtype=object)[top]
+        self.zh_p = np.asarray(freq, np.float64)[top] / np.sum(np.asarray(freq, np.float64)[top])
+        syll = [a + b for a in "bcdfghjklmnprstvwz" for b in ("a", "e", "i", "o", "u", "ai", "ou", "er")]
+        en = {"".join(rng.choice(syll, rng.integers(1, 4))) for _ in range(3 * vocab)}
+        self.en = np.asarray(sorted(en)[:vocab], dtype=object)
+        rng.shuffle(self.en)
+        ranks = np.arange(1, len(self.en) + 1, dtype=np.float64) ** -1.07
+        self.en_p = ranks / ranks.sum()
+        self.rng = rng
+
+    def texts(self, n: int) -> list[str]:
+        """n texts, half Chinese (20-60 words, about 40-120 characters) and half English (20-80 words), in blocks."""
+        out: list[str] = []
+        for a in range(0, n, 50_000):
+            m = min(n, a + 50_000) - a
+            zh = self.rng.random(m) < 0.5
+            lens = np.where(zh, self.rng.integers(20, 60, m), self.rng.integers(20, 80, m))
+            zh_words = self.zh[self.rng.choice(len(self.zh), int(lens[zh].sum()), p=self.zh_p)]
+            en_words = self.en[self.rng.choice(len(self.en), int(lens[~zh].sum()), p=self.en_p)]
+            numbers = self.rng.integers(1, 99_999, m)
+            i = j = 0
+            for is_zh, length, num in zip(zh, lens, numbers, strict=True):
+                if is_zh:
+                    out.append("".join(zh_words[i:i + length]) + f"{num}家。")
+                    i += length
+                else:
+                    out.append(" ".join(en_words[j:j + length]) + f" {num}.")
+                    j += length
+        return out
 
 
 def ms(xs, q) -> float:
@@ -109,8 +145,7 @@ def run(n: int, n_queries: int, dim: int, latent: int, efs: list[int], seed: int
 
     rng = np.random.default_rng(seed)
     vecs, queries, targets = synth_vectors(rng, n, n_queries, dim, latent)
-    r = random.Random(seed)
-    texts = [synth_text(r) for _ in range(n)]
+    texts = SynthText(np.random.default_rng(seed + 1)).texts(n)
     qtexts = [texts[t][:30] for t in targets]
     sentences = synth_sentences(rng, vecs)
     out: dict = {"chunks": n, "sentences": len(sentences.spans),
@@ -188,7 +223,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--dim", type=int, default=768, help="768 = EmbeddingGemma's dimension")
     ap.add_argument("--latent", type=int, default=64, help="intrinsic dimension; 0 = uniform random vectors")
-    ap.add_argument("--ef", type=int, nargs="*", default=[16, 32, 64, 128, 256], help="HNSW efSearch sweep")
+    ap.add_argument("--ef", type=int, nargs="*", default=[32, 64, 96, 128, 192, 256], help="HNSW efSearch sweep")
     args = ap.parse_args()
     rows = []
     for n in args.sizes:

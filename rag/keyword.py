@@ -76,14 +76,44 @@ class KeywordIndex:
 
         if size == 0 or not (path / "params.index.json").exists():
             return cls(None, 0)
-        return cls(bm25s.BM25.load(str(path), mmap=True, show_progress=False), size)
+        bm25 = bm25s.BM25.load(str(path), mmap=True, show_progress=False)
+        # plain views of the memory maps: same pages, without np.memmap's Python overhead per slice
+        bm25.scores = {k: v.view(np.ndarray) if isinstance(v, np.memmap) else v for k, v in bm25.scores.items()}
+        return cls(bm25, size)
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Row ids and BM25 scores of the best `k` rows with a positive score."""
+        """Row ids and BM25 scores of the best `k` rows with a positive score, best first.
+
+        bm25s scores every row per query (a dense array of all N rows, then a partial sort of it),
+        which costs O(N) even when the query words occur in a handful of rows. Here only the query
+        words' postings in bm25s's precomputed score matrix are summed: the cost follows the postings.
+        """
         toks = tokenize(query)
         if self.bm25 is None or not toks or k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        ids, scores = self.bm25.retrieve([toks], k=min(k, self.size), show_progress=False, n_threads=0)
-        ids, scores = ids[0], scores[0]
+        if self.bm25.nonoccurrence_array is not None:  # BM25L/BM25+ score absent words too: library path
+            ids, scores = self.bm25.retrieve([toks], k=min(k, self.size), show_progress=False, n_threads=0)
+            keep = scores[0] > 0
+            return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
+        words = self.bm25.get_tokens_ids(toks)  # repeated words count again, as in bm25s
+        if not words:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        m = self.bm25.scores
+        words = np.asarray(words, dtype=np.int64)
+        starts, lengths = m["indptr"][words], m["indptr"][words + 1] - m["indptr"][words]
+        first = np.cumsum(lengths) - lengths
+        postings = np.repeat(starts - first, lengths) + np.arange(lengths.sum())  # all words' postings
+        rows, vals = m["indices"][postings].astype(np.int64), m["data"][postings]
+        if 8 * len(rows) < self.size:  # few postings: sum per distinct row
+            rows, owner = np.unique(rows, return_inverse=True)
+            scores = np.bincount(owner, weights=vals).astype(np.float32)
+        else:
+            scores = np.bincount(rows, weights=vals, minlength=self.size).astype(np.float32)
+            rows = np.arange(self.size)
         keep = scores > 0
-        return ids[keep].astype(np.int64), scores[keep].astype(np.float32)
+        rows, scores = rows[keep], scores[keep]
+        if len(rows) > k:
+            top = np.argpartition(-scores, k - 1)[:k]
+            rows, scores = rows[top], scores[top]
+        order = np.lexsort((rows, -scores))  # best first, ties by row
+        return rows[order], scores[order]

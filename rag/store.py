@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,10 @@ from .records import Chunk, DocInfo
 
 FORMAT_VERSION = 2
 EXACT_MAX = 50_000  # exact search below this many chunks, HNSW above
-HNSW_M, HNSW_EF_SEARCH = 32, 128  # chosen with bench/bench_retrieval.py (recall@10 vs exact)
+# HNSW graph over float16 vectors (half the memory of float32, same recall); parameters chosen with
+# bench/bench_retrieval.py (recall@10 against exact search, see docs/performance.md)
+HNSW_M, HNSW_EF_CONSTRUCTION = 48, 80
+HNSW_EF_SEARCH = ((200_000, 64), (None, 128))  # (up to this many chunks, efSearch)
 SENTENCE_SEARCH_MAX = 20_000  # sentences searched exhaustively; above, candidates are re-scored
 
 
@@ -110,14 +113,15 @@ class LoadedIndex:
         if not len(rows):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         starts, ends = ranges[rows, 0], ranges[rows, 1]
-        lengths = ends - starts
-        sent = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-        sims = np.asarray(self.sentences.vectors[sent], dtype=np.float32) @ qv.astype(np.float32)
-        owner = np.repeat(np.arange(len(rows)), lengths)
-        best = np.full(len(rows), -np.inf, np.float32)
-        np.maximum.at(best, owner, sims)
-        order = np.argsort(-best)[:n]
-        order = order[np.isfinite(best[order])]
+        has = ends > starts
+        rows, starts, lengths = rows[has], starts[has], (ends - starts)[has]
+        if not len(rows):
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        first = np.cumsum(lengths) - lengths  # each row's first position in `sent`
+        sent = np.repeat(starts - first, lengths) + np.arange(lengths.sum())
+        sims = half_to_float(self.sentences.vectors[sent]) @ qv.astype(np.float32)
+        best = np.maximum.reduceat(sims, first)  # best sentence of each row (rows are contiguous)
+        order = np.argsort(-best, kind="stable")[:n]
         return rows[order], best[order]
 
     def chunk_sentences(self, row: int) -> tuple[np.ndarray, np.ndarray]:
@@ -161,24 +165,36 @@ def current_generation(root: Path) -> Path | None:
     return root / name if name else None
 
 
-def build_dense(vectors: np.ndarray):
-    """FAISS inner-product index; exact for small collections, HNSW beyond EXACT_MAX."""
+def ef_search(n: int) -> int:
+    return next(ef for limit, ef in HNSW_EF_SEARCH if limit is None or n <= limit)
+
+
+def build_dense(vectors: np.ndarray, progress: Callable[[int], object] | None = None):
+    """FAISS inner-product index: exact up to EXACT_MAX chunks, an HNSW graph above (built in
+    batches so that `progress` can report the minutes a large collection takes)."""
     import faiss
 
     dim = vectors.shape[1]
     if len(vectors) <= EXACT_MAX:
         index = faiss.IndexFlatIP(dim)
-    else:
-        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = HNSW_EF_SEARCH  # saved with the index
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return index
+    index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_fp16, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.hnsw.efSearch = ef_search(len(vectors))  # saved with the index
+    index.train(np.ascontiguousarray(vectors[:1000], dtype=np.float32))  # float16 needs no statistics
+    for a in range(0, len(vectors), 20_000):
+        batch = np.ascontiguousarray(vectors[a:a + 20_000], dtype=np.float32)
+        index.add(batch)
+        if progress:
+            progress(len(batch))
     return index
 
 
 def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray,
-                     sentences: Sentences) -> Path:
-    """Write a complete generation and make it CURRENT. Returns its directory."""
+                     sentences: Sentences, progress: Callable[[int], object] | None = None) -> Path:
+    """Write a complete generation and make it CURRENT. Returns its directory. `progress` gets the
+    number of chunks added to the search graph (large collections only)."""
     import faiss
 
     root.mkdir(parents=True, exist_ok=True)
@@ -191,7 +207,7 @@ def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vector
     np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
     np.save(tmp / "sentence_spans.npy", np.ascontiguousarray(sentences.spans, dtype=np.int32))
     np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(sentences.vectors, dtype=np.float16))
-    dense = build_dense(vectors) if len(chunks) else None
+    dense = build_dense(vectors, progress) if len(chunks) else None
     manifest.faiss_type = type(dense).__name__ if dense is not None else "none"
     if dense is not None:
         faiss.write_index(dense, str(tmp / "dense.faiss"))
@@ -256,11 +272,10 @@ def load_index(root: Path, expect_model: str | None = None) -> LoadedIndex:
     try:
         with open(gen / "chunks.jsonl", encoding="utf-8") as f:
             chunks = [Chunk.from_json(json.loads(line)) for line in f]
-        vectors = np.load(gen / "vectors.npy", mmap_mode="r")
+        vectors = _mapped(gen / "vectors.npy")
         dense = faiss.read_index(str(gen / "dense.faiss")) if m.n_chunks else None
         keyword = KeywordIndex.load(gen / "bm25", m.n_chunks)
-        sentences = Sentences(np.load(gen / "sentence_spans.npy", mmap_mode="r"),
-                              np.load(gen / "sentence_vectors.npy", mmap_mode="r"))
+        sentences = Sentences(_mapped(gen / "sentence_spans.npy"), _mapped(gen / "sentence_vectors.npy"))
     except (OSError, ValueError, KeyError, RuntimeError) as e:
         raise IndexError_(f"index files in {gen} are damaged ({type(e).__name__}): run `rag index --rebuild`") from None
     if len(chunks) != m.n_chunks or vectors.shape != (m.n_chunks, m.dim) or (dense and dense.ntotal != m.n_chunks):
@@ -268,6 +283,20 @@ def load_index(root: Path, expect_model: str | None = None) -> LoadedIndex:
     if len(sentences.spans) != len(sentences.vectors) or (len(sentences.spans) and sentences.ranges.shape[0] > m.n_chunks):
         raise IndexError_(f"sentence index in {gen} is inconsistent: run `rag index --rebuild`")
     return LoadedIndex(gen, m, chunks, vectors, dense, keyword, sentences)
+
+
+def half_to_float(h: np.ndarray) -> np.ndarray:
+    """float16 -> float32 by moving the bits: exact for normal numbers, off by < 6.2e-5 for
+    float16 subnormals (|x| < 6.1e-5). Twice as fast as numpy's astype, which converts one value at a
+    time on this CPU; this runs on every query's re-scored sentences."""
+    bits = h.view(np.uint16).astype(np.uint32)
+    return (((bits & 0x8000) << 16) | (((bits & 0x7FFF) << 13) + (112 << 23))).view(np.float32)
+
+
+def _mapped(path: Path) -> np.ndarray:
+    """A read-only memory map seen as a plain array: pages are read on use, and indexing skips
+    np.memmap's per-call Python overhead (measurable in the per-query sentence re-score)."""
+    return np.load(path, mmap_mode="r").view(np.ndarray)
 
 
 @contextmanager

@@ -180,3 +180,38 @@ def test_large_index_rescores_candidates_like_the_full_sentence_search(fake_sett
     some = full_rows[[0, 3, 8]]  # only candidates are ranked, in the same relative order
     assert ix.sentence_search(qv, 10, some[::-1])[0].tolist() == some.tolist()
     assert len(ix.sentence_search(qv, 10, None)[0]) == 0
+
+
+def test_half_to_float_matches_numpy():
+    from rag.store import half_to_float
+
+    rng = np.random.default_rng(0)
+    h = (rng.standard_normal((50, 768)) * 0.04).astype(np.float16)
+    h[0, :6] = [0.0, -0.0, 1e-6, -3e-7, 6.2e-5, 1.0]
+    exact = h.astype(np.float32)
+    got = half_to_float(h)
+    normal = np.abs(exact) >= 6.104e-5
+    assert got.dtype == np.float32 and got.shape == h.shape
+    assert np.array_equal(got[normal], exact[normal])
+    assert np.abs(got - exact).max() < 6.2e-5
+
+
+def test_large_collections_get_a_float16_hnsw_graph_that_finds_the_exact_neighbours(monkeypatch, tmp_path):
+    import faiss
+
+    monkeypatch.setattr(store, "EXACT_MAX", 500)
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((3000, 32)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    added: list[int] = []
+    index = store.build_dense(vecs, added.append)
+    assert isinstance(index, faiss.IndexHNSWSQ) and sum(added) == 3000
+    faiss.write_index(index, str(tmp_path / "d.faiss"))
+    loaded = faiss.read_index(str(tmp_path / "d.faiss"))
+    assert loaded.hnsw.efSearch == store.ef_search(3000)
+    queries = vecs[:50] + 0.1 * rng.standard_normal((50, 32)).astype(np.float32)
+    exact = np.argsort(-(queries @ vecs.T), axis=1)[:, :10]
+    found = loaded.search(queries, 10)[1]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact, strict=True)])
+    assert recall >= 0.95
+    assert isinstance(store.build_dense(vecs[:400]), faiss.IndexFlatIP)

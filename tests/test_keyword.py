@@ -1,0 +1,41 @@
+import random
+
+import numpy as np
+import pytest
+
+from rag.keyword import KeywordIndex, tokenize
+
+WORDS = ["上海", "北京", "芯片", "算力", "model", "chip", "data", "policy", "robot", "企业"] + [f"w{i}" for i in range(300)]
+
+
+@pytest.fixture(scope="module")
+def index() -> KeywordIndex:
+    r = random.Random(0)
+    return KeywordIndex.build([" ".join(r.choice(WORDS) for _ in range(r.randint(3, 30))) for _ in range(3000)])
+
+
+# common words (dense path: postings > N/8), rare words (sparse path), repeats, unknown words
+@pytest.mark.parametrize("query", ["上海 芯片 企业 data", "w5 w77", "w150", "policy policy w3", "w9 unknownword"])
+def test_postings_search_scores_like_bm25s(index, query):
+    rows, scores = index.search(query, 20)
+    ids = index.bm25.get_tokens_ids(tokenize(query))
+    full = index.bm25.get_scores_from_ids(ids)  # the library's score of every row
+    assert len(rows) == min(20, int((full > 0).sum()))
+    np.testing.assert_allclose(scores, full[rows], rtol=1e-5)
+    np.testing.assert_allclose(scores, np.sort(full)[::-1][:len(rows)], rtol=1e-5)  # the k best
+    assert list(scores) == sorted(scores, reverse=True)
+
+
+def test_no_match_returns_nothing(index):
+    assert len(index.search("unknownword", 5)[0]) == 0
+    assert len(index.search("", 5)[0]) == 0
+    assert len(KeywordIndex.build([]).search("上海", 5)[0]) == 0
+
+
+def test_saved_and_loaded_index_searches_the_same(index, tmp_path):
+    index.save(tmp_path / "bm25")
+    loaded = KeywordIndex.load(tmp_path / "bm25", index.size)
+    for query in ["上海 芯片 企业 data", "w5 w77", "policy policy w3"]:
+        a, b = index.search(query, 20), loaded.search(query, 20)
+        assert a[0].tolist() == b[0].tolist()
+        np.testing.assert_allclose(a[1], b[1])
