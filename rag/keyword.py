@@ -85,8 +85,9 @@ class KeywordIndex:
         """Row ids and BM25 scores of the best `k` rows with a positive score, best first.
 
         bm25s scores every row per query (a dense array of all N rows, then a partial sort of it),
-        which costs O(N) even when the query words occur in a handful of rows. Here only the query
-        words' postings in bm25s's precomputed score matrix are summed: the cost follows the postings.
+        which costs O(N) per query word even when the word occurs in a handful of rows. Here the query
+        words' postings in bm25s's precomputed score matrix are summed, and only rows that occur in
+        them are ranked: the cost follows the postings (bench/bench_retrieval.py compares both).
         """
         toks = tokenize(query)
         if self.bm25 is None or not toks or k <= 0:
@@ -99,21 +100,24 @@ class KeywordIndex:
         if not words:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         m = self.bm25.scores
-        words = np.asarray(words, dtype=np.int64)
-        starts, lengths = m["indptr"][words], m["indptr"][words + 1] - m["indptr"][words]
-        first = np.cumsum(lengths) - lengths
-        postings = np.repeat(starts - first, lengths) + np.arange(lengths.sum())  # all words' postings
-        rows, vals = m["indices"][postings].astype(np.int64), m["data"][postings]
-        if 8 * len(rows) < self.size:  # few postings: sum per distinct row
+        indptr, indices, data = m["indptr"], m["indices"], m["data"]
+        spans = [(indptr[w], indptr[w + 1]) for w in words]  # each word's postings: contiguous slices
+        rows = np.concatenate([indices[a:b] for a, b in spans])
+        vals = np.concatenate([data[a:b] for a, b in spans])
+        if 64 * len(rows) < self.size:  # rare words: sum per distinct row
             rows, owner = np.unique(rows, return_inverse=True)
             scores = np.bincount(owner, weights=vals).astype(np.float32)
-        else:
-            scores = np.bincount(rows, weights=vals, minlength=self.size).astype(np.float32)
-            rows = np.arange(self.size)
+        else:  # common words: sum into all rows, then keep only rows that occur in the postings
+            total = np.bincount(rows, weights=vals, minlength=self.size)
+            reach = k * len(words)  # the k best distinct rows are among the best k*len(words) postings
+            if len(rows) > reach:
+                rows = rows[np.argpartition(-total[rows], reach - 1)[:reach]]
+            rows = np.unique(rows)
+            scores = total[rows].astype(np.float32)
         keep = scores > 0
         rows, scores = rows[keep], scores[keep]
         if len(rows) > k:
             top = np.argpartition(-scores, k - 1)[:k]
             rows, scores = rows[top], scores[top]
         order = np.lexsort((rows, -scores))  # best first, ties by row
-        return rows[order], scores[order]
+        return rows[order].astype(np.int64), scores[order]

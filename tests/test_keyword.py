@@ -11,11 +11,13 @@ WORDS = ["上海", "北京", "芯片", "算力", "model", "chip", "data", "polic
 @pytest.fixture(scope="module")
 def index() -> KeywordIndex:
     r = random.Random(0)
-    return KeywordIndex.build([" ".join(r.choice(WORDS) for _ in range(r.randint(3, 30))) for _ in range(3000)])
+    texts = [" ".join(r.choice(WORDS) for _ in range(r.randint(3, 30))) for _ in range(3000)]
+    return KeywordIndex.build(texts + [f"rareword {r.choice(WORDS)}" for _ in range(12)])
 
 
-# common words (dense path: postings > N/8), rare words (sparse path), repeats, unknown words
-@pytest.mark.parametrize("query", ["上海 芯片 企业 data", "w5 w77", "w150", "policy policy w3", "w9 unknownword"])
+# common words (postings > N/64), rare words (fewer), repeats, unknown words
+@pytest.mark.parametrize("query", ["上海 芯片 企业 data", "w5 w77", "w150", "policy policy w3", "w9 unknownword",
+                                   "rareword", "rareword rareword"])
 def test_postings_search_scores_like_bm25s(index, query):
     rows, scores = index.search(query, 20)
     ids = index.bm25.get_tokens_ids(tokenize(query))
