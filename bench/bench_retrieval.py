@@ -46,9 +46,10 @@ class SynthText:
                 w, c = line.split()[:2]
                 words.append(w)
                 freq.append(int(c))
-        top = np.argsort(-np.asarray(freq, np.float64))[:vocab]
+        counts = np.asarray(freq, np.float64)
+        top = np.argsort(-counts)[:vocab]
         self.zh = np.asarray(words, dtype=object)[top]
-        self.zh_p = np.asarray(freq, np.float64)[top] / np.sum(np.asarray(freq, np.float64)[top])
+        self.zh_p = counts[top] / counts[top].sum()
         syll = [a + b for a in "bcdfghjklmnprstvwz" for b in ("a", "e", "i", "o", "u", "ai", "ou", "er")]
         en = {"".join(rng.choice(syll, rng.integers(1, 4))) for _ in range(3 * vocab)}
         self.en = np.asarray(sorted(en)[:vocab], dtype=object)

@@ -23,7 +23,7 @@ from .ingest import IngestError, doc_id_for, iter_corpus, read_document
 from .models import SPECS
 from .records import Chunk, Document
 from .settings import Settings
-from .store import EXACT_MAX, FORMAT_VERSION, IndexError_, Manifest, Sentences, build_lock, load_index, write_generation
+from .store import FORMAT_VERSION, IndexError_, Manifest, Sentences, build_lock, load_index, uses_graph, write_generation
 
 
 @dataclass
@@ -176,8 +176,8 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
                 dim=embedder.dim, dtype="float32", chunk_tokens=settings.chunk_tokens,
                 chunk_overlap=settings.chunk_overlap, faiss_type="", n_chunks=len(chunks), created=time.time(),
                 docs=doc_entries, chunker=CHUNKER_VERSION)
-            graph = len(chunks) > EXACT_MAX  # an HNSW graph takes minutes to build: show it
-            with tqdm(total=len(chunks), unit="chunk", desc="building search graph", disable=quiet or not graph,
+            with tqdm(total=len(chunks), unit="chunk", desc="building search graph",
+                      disable=quiet or not uses_graph(len(chunks)),
                       file=sys.stderr) as bar:
                 write_generation(root, manifest, chunks, vectors, sentences, progress=bar.update)
     summary.seconds = time.perf_counter() - t0

@@ -110,8 +110,6 @@ class LoadedIndex:
         ranges = self.sentences.ranges
         rows = np.unique(np.asarray(candidates if candidates is not None else [], dtype=np.int64))
         rows = rows[rows < len(ranges)]
-        if not len(rows):
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
         starts, ends = ranges[rows, 0], ranges[rows, 1]
         has = ends > starts
         rows, starts, lengths = rows[has], starts[has], (ends - starts)[has]
@@ -165,6 +163,11 @@ def current_generation(root: Path) -> Path | None:
     return root / name if name else None
 
 
+def uses_graph(n: int) -> bool:
+    """Whether `n` chunks get an HNSW graph (minutes to build at scale) rather than exact search."""
+    return n > EXACT_MAX
+
+
 def ef_search(n: int) -> int:
     return next(ef for limit, ef in HNSW_EF_SEARCH if limit is None or n <= limit)
 
@@ -175,7 +178,7 @@ def build_dense(vectors: np.ndarray, progress: Callable[[int], object] | None = 
     import faiss
 
     dim = vectors.shape[1]
-    if len(vectors) <= EXACT_MAX:
+    if not uses_graph(len(vectors)):
         index = faiss.IndexFlatIP(dim)
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         return index
