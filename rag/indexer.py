@@ -23,7 +23,16 @@ from .ingest import IngestError, doc_id_for, iter_corpus, read_document
 from .models import SPECS
 from .records import Chunk, Document
 from .settings import Settings
-from .store import FORMAT_VERSION, IndexError_, Manifest, Sentences, build_lock, load_index, uses_graph, write_generation
+from .store import (
+    FORMAT_VERSION,
+    IndexError_,
+    Manifest,
+    Sentences,
+    build_lock,
+    load_index,
+    uses_graph,
+    write_generation,
+)
 
 
 @dataclass
