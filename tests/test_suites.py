@@ -28,6 +28,7 @@ def squad(lang: str) -> dict:
 @pytest.fixture
 def bench(tmp_path, fake_settings, monkeypatch) -> Path:
     monkeypatch.setattr(suites, "load_settings", lambda overrides=None: fake_settings.replace(**(overrides or {})))
+    monkeypatch.setattr(suites, "OUT", tmp_path / "results")  # checkpoints must not touch eval/results
     root = tmp_path / "bench"
     for sub in ("xquad", "cmrc2018", "rgb", "dragonball"):
         (root / sub).mkdir(parents=True)
