@@ -7,7 +7,7 @@ generation, citation verification, abstention).
     python eval/suites.py dragonball ../shared/benchmarks [--domain Finance --lang en --sample-answers 30]
 
 The data directory is passed in, never copied into the repository. Each run prints its figures and
-writes eval/results/<suite>.json. Answer accuracy: every gold answer (or one of its aliases) occurs
+writes eval/results/<suite>.json (a filtered DragonBall run: dragonball_<domain>_<lang>.json). Answer accuracy: every gold answer (or one of its aliases) occurs
 in the answer, case and whitespace ignored, and the system did not abstain.
 """
 
@@ -60,6 +60,13 @@ def checkpoint(suite: str, results: dict) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{suite}.json").write_text(json.dumps(results | {"partial": True}, indent=1, ensure_ascii=False),
                                        encoding="utf-8")
+
+
+def result_name(args) -> str:
+    """File stem of a run's summary and records: filtered DragonBall runs get their own name, so they
+    never overwrite the full run's figures."""
+    parts = [args.suite] + ([args.domain, args.lang] if args.suite == "dragonball" else [])
+    return "_".join(p for p in parts if p)
 
 
 def hit_all(answer: str, groups) -> bool:
@@ -295,7 +302,7 @@ def run_dragonball(bench: Path, args) -> dict:
     with workdir(args) as tmp:
         pipe = corpus_pipeline(texts, Path(tmp) / f"dragonball-{args.domain or 'all'}-{args.lang or 'all'}", models)
         out["retrieval"] = retrieval_scores(pipe, [q for q in solvable if q["doc_ids"]])
-        checkpoint("dragonball", out)
+        checkpoint(result_name(args), out)
         if args.sample_answers:
             sample = random.Random(0).sample(solvable, min(args.sample_answers, len(solvable)))
             by_type: dict[str, list[float]] = {}
@@ -311,7 +318,7 @@ def run_dragonball(bench: Path, args) -> dict:
                               "short_answer_exact": exact / max(1, sum(len(q["answer"]) <= 40 for q in sample)),
                               "false_abstention": abst / len(sample),
                               "keypoint_recall_by_type": {t: float(np.mean(v)) for t, v in sorted(by_type.items())}}
-            checkpoint("dragonball", out)
+            checkpoint(result_name(args), out)
             refused = 0
             unsolvable = random.Random(0).sample(unsolvable, min(args.sample_answers, len(unsolvable)))
             for q in tqdm(unsolvable, desc="unsolvable", unit="q", file=sys.stderr):
@@ -341,8 +348,9 @@ def main() -> int:
     result["seconds"] = round(time.perf_counter() - t0)
     result["command"] = " ".join(["python eval/suites.py", *sys.argv[1:]])
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{args.suite}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
-    with open(OUT / f"{args.suite}_records.jsonl", "w", encoding="utf-8") as f:
+    name = result_name(args)
+    (OUT / f"{name}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+    with open(OUT / f"{name}_records.jsonl", "w", encoding="utf-8") as f:
         f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS)
     print(json.dumps(result, indent=1, ensure_ascii=False))
     return 0

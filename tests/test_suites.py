@@ -78,10 +78,20 @@ def test_rgb_levels_and_tasks(bench):
     assert out["counterfactual"]["gave_true_answer"] == 0.0  # only planted-error passages were shown
 
 
-def test_dragonball_retrieval_answers_and_unsolvable(bench):
-    out = suites.run_dragonball(bench, args())
+def test_dragonball_retrieval_answers_and_unsolvable(bench, tmp_path):
+    out = suites.run_dragonball(bench, args(suite="dragonball"))
     assert out["documents"] == 2 and out["retrieval"]["recall@5"] == 1.0
     assert out["unsolvable"]["questions"] == 1 and out["answers"]["sample"] == 1
+    assert (tmp_path / "results" / "dragonball.json").exists()  # the checkpoint of the full run
+
+
+def test_a_filtered_dragonball_run_keeps_its_own_summary(bench, tmp_path):
+    out = suites.run_dragonball(bench, args(suite="dragonball", domain="Finance", lang="en", sample_answers=0))
+    assert out["documents"] == 2
+    assert suites.result_name(args(suite="dragonball", domain="Finance", lang="en")) == "dragonball_Finance_en"
+    assert suites.result_name(args(suite="cmrc", domain="Finance")) == "cmrc"
+    assert json.loads((tmp_path / "results" / "dragonball_Finance_en.json").read_text())["partial"]
+    assert not (tmp_path / "results" / "dragonball.json").exists()
 
 
 def test_rgb_noise_rate_sets_the_number_of_negatives():
