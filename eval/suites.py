@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,24 @@ def norm(s: str) -> str:
 def hit_any(answer: str, golds) -> bool:
     a = norm(answer)
     return any(norm(g) in a for g in golds if g)
+
+
+def _bare(s: str) -> str:
+    return "".join(ch for ch in s.lower() if ch.isalnum())
+
+
+def span_recall(answer: str, golds) -> float:
+    """CMRC-style partial credit: the longest common substring of answer and gold span, as a share of
+    the gold span (punctuation and spaces dropped), best over the golds. Unlike `hit_any` it credits
+    an answer that quotes most of a long gold span but not all of it."""
+    a = _bare(answer)
+    best = 0.0
+    for g in golds:
+        g = _bare(g)
+        if g:
+            m = SequenceMatcher(None, a, g, autojunk=False).find_longest_match(0, len(a), 0, len(g))
+            best = max(best, m.size / len(g))
+    return best
 
 
 def as_groups(gold) -> list:
@@ -151,15 +170,17 @@ def answer_scores(pipe: Pipeline, qs: list[dict], n: int, seed: int = 0) -> dict
     """Answer accuracy and abstention on a seeded sample of `n` questions."""
     sample = random.Random(seed).sample(qs, min(n, len(qs)))
     correct = abstained = 0
-    ttft = []
+    ttft, partial = [], []
     for q in tqdm(sample, desc="answer", unit="q", file=sys.stderr):
         a = pipe.ask(q["question"])
         ok = hit_any(a.text, q["answers"]) and not a.abstained
-        record(q, a, ok, golds=q["answers"], doc_ids=q["doc_ids"])
+        partial.append(0.0 if a.abstained else span_recall(a.text, q["answers"]))
+        record(q, a, ok, golds=q["answers"], doc_ids=q["doc_ids"], span_recall=partial[-1])
         correct += ok
         abstained += a.abstained
         ttft.append(a.timings.first_token)
     return {"answer_sample": len(sample), "answer_accuracy": correct / len(sample),
+            "span_recall": float(np.mean(partial)),
             "abstained": abstained / len(sample), "ttft_p50_s": float(np.median(ttft))}
 
 

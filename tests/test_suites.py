@@ -101,6 +101,14 @@ def test_rgb_noise_rate_sets_the_number_of_negatives():
         assert len(docs) == 5 and sum(d.startswith("n") for d in docs) == n_neg
 
 
+def test_span_recall_gives_partial_credit():
+    gold = ["体淡棕红色，腹部色淡。具稍圆形的截型尾"]
+    assert suites.span_recall("开始型雌鱼体淡棕红色，腹部色淡[1]。", gold) == 9 / 17  # 9 of the gold span's 17 characters
+    assert suites.span_recall("Shanghai had 1,149 [1].", ["1149", "1,149"]) == 1.0
+    assert suites.span_recall("资料中没有找到这个问题的答案。", ["足球运动员"]) == 0.0
+    assert suites.span_recall("anything", [""]) == 0.0
+
+
 def test_scorers():
     assert suites.hit_all("上海有1,149家", [["1149", "1,149"]])
     assert not suites.hit_all("1149 and 3", ["1149", "7"])
