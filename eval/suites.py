@@ -32,6 +32,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.answer import Pipeline  # noqa: E402
+from rag.cite import strip_markers  # noqa: E402
 from rag.embed import load_embedder  # noqa: E402
 from rag.generate import load_generator  # noqa: E402
 from rag.indexer import build_index  # noqa: E402
@@ -47,7 +48,7 @@ def norm(s: str) -> str:
 
 
 def hit_any(answer: str, golds) -> bool:
-    a = norm(answer)
+    a = norm(strip_markers(answer))  # a marker inside a quoted span must not hide it
     return any(norm(g) in a for g in golds if g)
 
 

@@ -37,6 +37,11 @@ def _distinctive(nums: set[str]) -> bool:
     return any(len(n) >= 2 for n in nums)
 
 
+def strip_markers(text: str) -> str:
+    """The answer's words without its `[n]` markers (what scorers compare with gold spans)."""
+    return _MARK.sub("", text)
+
+
 def split_claims(text: str) -> list[tuple[str, list[int]]]:
     """Answer sentences with their cited passage numbers (markers removed from the sentence)."""
     text = _MARKS_AFTER_STOP.sub(lambda m: m.group(2) + m.group(1), text)  # "…2. [2] C" -> "…2 [2]. C"
@@ -51,7 +56,7 @@ def split_claims(text: str) -> list[tuple[str, list[int]]]:
     out = []
     for p in pieces:
         nums = [int(n) for n in _MARK.findall(p)]
-        claim = _MARK.sub("", p).strip()
+        claim = strip_markers(p).strip()
         if claim:
             out.append((claim, list(dict.fromkeys(nums))))
         elif nums and out:

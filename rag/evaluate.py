@@ -21,6 +21,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from .cite import strip_markers
 from .lang import detect_lang
 from .settings import Settings
 
@@ -46,7 +47,7 @@ def _norm(s: str) -> str:
 def is_correct(item: dict, record: dict) -> bool:
     if record.get("abstained"):
         return False
-    ans = _norm(record.get("answer", ""))
+    ans = _norm(strip_markers(record.get("answer", "")))  # "4500[1]亿元" still matches "4500亿元"
     return all(any(_norm(a) in ans for a in group) for group in item["answers"])
 
 

@@ -28,6 +28,8 @@ def rec(id_, answer, abstained=False, hits=(), cits=(), ttft=100.0):
 
 def test_alias_matching_ignores_case_and_whitespace():
     assert is_correct(ITEMS[0], {"answer": "上海有 1149 家[1]", "abstained": False})
+    item = dict(ITEMS[0], answers=[["4500亿元"]])
+    assert is_correct(item, {"answer": "规模达到4500[1]亿元", "abstained": False})  # a marker inside the alias
     assert not is_correct(ITEMS[0], {"answer": "上海有1150家", "abstained": False})  # wrong alias
     assert not is_correct(ITEMS[1], {"answer": "4,500 firms", "abstained": False})  # one group missing
     assert not is_correct(ITEMS[0], {"answer": "1149", "abstained": True})  # abstained
