@@ -111,6 +111,8 @@ def test_span_recall_gives_partial_credit():
 
 def test_scorers():
     assert suites.hit_any("舜天出兵平叛，诛灭利勇[1]。", ["舜天出兵平叛，诛灭利勇。"])  # markers are not answer text
+    assert suites.hit_any("It was established on January 1, 1990, in Texas [1].", ["January 1, 1990."])
+    assert not suites.hit_any("anything", ["。", ""]) and not suites.hit_any("1,149", ["1,150."])
     assert suites.hit_all("上海有1,149家", [["1149", "1,149"]])
     assert not suites.hit_all("1149 and 3", ["1149", "7"])
     assert suites.hit_all("悉尼在澳大利亚", suites.as_groups(["澳大利亚", "悉尼"]))  # RGB: a list needs every item
