@@ -7,8 +7,10 @@ generation, citation verification, abstention).
     python eval/suites.py dragonball ../shared/benchmarks [--domain Finance --lang en --sample-answers 30]
 
 The data directory is passed in, never copied into the repository. Each run prints its figures and
-writes eval/results/<suite>.json (a filtered DragonBall run: dragonball_<domain>_<lang>.json). Answer accuracy: every gold answer (or one of its aliases) occurs
-in the answer, case and whitespace ignored, and the system did not abstain.
+writes eval/results/<suite>.json and <suite>_records.jsonl (a filtered DragonBall run:
+dragonball_<domain>_<lang>.json). Answer accuracy: every gold answer (or one of its aliases) occurs
+in the answer, case, whitespace, [n] markers and the gold's closing full stop ignored, and the
+system did not abstain; span recall gives CMRC-style partial credit.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from rag.store import load_index  # noqa: E402
 OUT = Path(__file__).resolve().parent / "results"
 
 
-_STOPS = " \t\n.。．!！?？"
+_STOPS = " \t\n.。．!！?？"  # a gold span's closing punctuation, not part of the answer to find
 
 
 def norm(s: str) -> str:
