@@ -34,8 +34,8 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.answer import Pipeline  # noqa: E402
-from rag.cite import strip_markers  # noqa: E402
 from rag.embed import load_embedder  # noqa: E402
+from rag.evaluate import answer_text, norm  # noqa: E402
 from rag.generate import load_generator  # noqa: E402
 from rag.indexer import build_index  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
@@ -48,14 +48,10 @@ OUT = Path(__file__).resolve().parent / "results"
 _STOPS = " \t\n.。．!！?？"  # a gold span's closing punctuation, not part of the answer to find
 
 
-def norm(s: str) -> str:
-    return "".join(s.lower().split())
-
-
 def hit_any(answer: str, golds) -> bool:
     """A gold span occurs in the answer; `[n]` markers and the gold's closing full stop are ignored
     ("NASDAQ [1]." answers the gold "NASDAQ.")."""
-    a = norm(strip_markers(answer))
+    a = answer_text(answer)
     return any(norm(g.rstrip(_STOPS)) in a for g in golds if g.rstrip(_STOPS))
 
 
@@ -314,6 +310,11 @@ def keypoint_recall(answer: str, keypoints: list[str], cover: float = 0.6) -> fl
     return float(np.mean(scores)) if scores else 0.0
 
 
+def short_gold(q: dict) -> bool:
+    """DragonBall golds short enough (a name, date or figure) to expect verbatim in the answer."""
+    return len(q["answer"]) <= 40
+
+
 def run_dragonball(bench: Path, args) -> dict:
     docs = [d for d in read_jsonl(bench / "dragonball" / "docs.jsonl")
             if (not args.domain or d["domain"] == args.domain) and (not args.lang or d["language"] == args.lang)]
@@ -341,9 +342,9 @@ def run_dragonball(bench: Path, args) -> dict:
                 kp = 0.0 if a.abstained else keypoint_recall(a.text, q["keypoints"])
                 record(q, a, kp > 0, type=q["type"], keypoint_recall=kp, golds=[q["answer"]], doc_ids=q["doc_ids"])
                 by_type.setdefault(q["type"], []).append(kp)
-                exact += not a.abstained and len(q["answer"]) <= 40 and hit_any(a.text, [q["answer"]])
+                exact += not a.abstained and short_gold(q) and hit_any(a.text, [q["answer"]])
                 abst += a.abstained
-            short = sum(len(q["answer"]) <= 40 for q in sample)  # golds short enough to expect verbatim
+            short = sum(map(short_gold, sample))
             out["answers"] = {"sample": len(sample), "keypoint_recall": float(np.mean(sum(by_type.values(), []))),
                               "short_answers": short,
                               "short_answer_exact": exact / short if short else None,

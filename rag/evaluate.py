@@ -40,15 +40,22 @@ def load_set(path: Path) -> list[dict[str, Any]]:
     return items
 
 
-def _norm(s: str) -> str:
+def norm(s: str) -> str:
+    """Case and whitespace dropped: how aliases and answers are compared (here and in eval/suites.py)."""
     return "".join(s.lower().split())
+
+
+def answer_text(answer: str) -> str:
+    """An answer as aliases are looked up in it: normalised, `[n]` markers dropped ("4500[1]亿元"
+    still contains "4500亿元")."""
+    return norm(strip_markers(answer))
 
 
 def is_correct(item: dict, record: dict) -> bool:
     if record.get("abstained"):
         return False
-    ans = _norm(strip_markers(record.get("answer", "")))  # "4500[1]亿元" still matches "4500亿元"
-    return all(any(_norm(a) in ans for a in group) for group in item["answers"])
+    ans = answer_text(record.get("answer", ""))
+    return all(any(norm(a) in ans for a in group) for group in item["answers"])
 
 
 def doc_ranks(item: dict, record: dict) -> int | None:
