@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.answer import Pipeline  # noqa: E402
-from rag.lang import detect_lang  # noqa: E402
+from rag.pipeline import open_pipeline  # noqa: E402
 from rag.prompt import build_messages, select_passages  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
+from rag.text import detect_lang  # noqa: E402
 
 QUESTIONS = ["上海有多少家重点人工智能企业？", "我国智能算力规模有多大？", "浪潮云计划投入多少资金？",
              "How many key AI companies did Shanghai have as of 2020?", "What is Shanghai's planned AI industry scale?"]
@@ -43,7 +43,7 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=len(QUESTIONS))
     args = ap.parse_args()
     s = load_settings()
-    pipe = Pipeline.load(s)
+    pipe = open_pipeline(s)
     gen = pipe.generator
     llm = gen.llm
     rows = []

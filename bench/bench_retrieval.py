@@ -23,11 +23,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import print_result, print_table  # noqa: E402
-from rag.keyword import tokenize  # noqa: E402
 from rag.records import Chunk  # noqa: E402
-from rag.retrieve import Retriever  # noqa: E402
+from rag.retrieve import SENTENCE_SEARCH_MAX, Retriever  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
-from rag.store import SENTENCE_SEARCH_MAX, Manifest, Sentences, load_index, write_generation  # noqa: E402
+from rag.store import Manifest, Sentences, load_index, write_generation  # noqa: E402
+from rag.text import search_tokens  # noqa: E402
 
 SENTS_PER_CHUNK = 4
 
@@ -191,19 +191,18 @@ def run(n: int, n_queries: int, dim: int, latent: int, efs: list[int], seed: int
                 out[f"ef{ef}"] = f"{recall(found):.3f} @ {ms(lat, 50):.2f} ms"
             dense.hnsw.efSearch = default_ef
 
-        raw_tokens = [tokenize(q) for q in qtexts]
+        raw_tokens = [search_tokens(q) for q in qtexts]
         _, lat = timed(lambda t: ix.keyword.bm25.retrieve([t], k=30, show_progress=False, n_threads=0), raw_tokens)
         out["raw_bm25_p50_ms"] = ms(lat, 50)
         _, lat = timed(lambda q: ix.keyword.search(q, 30), qtexts)
         out.update({"keyword_p50_ms": ms(lat, 50), "keyword_p99_ms": ms(lat, 99)})
         cand = [np.concatenate([dense.search(q[None, :], 30)[1][0], ix.keyword.search(t, 30)[0]])
                 for q, t in zip(queries, qtexts, strict=True)]
-        ix.sentence_search(queries[0], 30, cand[0])  # builds the in-memory sentence index once (exact mode)
-        _, lat = timed(lambda i: ix.sentence_search(queries[i], 30, cand[i]), range(n_queries))
-        out["sentence_p50_ms"] = ms(lat, 50)
-
         emb = FixedEmbedder(dim)
         retr = Retriever(ix, emb, load_settings(env={}))
+        retr.sentences(queries[0], 30, cand[0])  # builds the in-memory sentence index once (exact mode)
+        _, lat = timed(lambda i: retr.sentences(queries[i], 30, cand[i]), range(n_queries))
+        out["sentence_p50_ms"] = ms(lat, 50)
 
         def fused(i: int):
             emb.next = queries[i]

@@ -37,10 +37,10 @@ from rag.answer import Pipeline  # noqa: E402
 from rag.embed import load_embedder  # noqa: E402
 from rag.evaluate import answer_text, norm  # noqa: E402
 from rag.generate import load_generator  # noqa: E402
-from rag.indexer import build_index  # noqa: E402
+from rag.pipeline import open_pipeline  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
-from rag.store import load_index  # noqa: E402
+from rag.text import EN_STOP  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
 
@@ -114,11 +114,11 @@ def corpus_pipeline(texts: dict[str, str], workdir: Path, models: Models, quiet:
         (corpus / f"{doc_id}.txt").write_text(text + "\n", encoding="utf-8")
     s = load_settings(overrides={"corpus_dir": str(corpus), "index_dir": str(workdir / "index")})
     t0 = time.perf_counter()
-    summary = build_index(s, models.embedder, quiet=quiet)
+    pipe = open_pipeline(s, embedder=models.embedder, generator=models.generator, with_generator=False, quiet=quiet)
     if not quiet:
-        print(f"indexed {len(texts)} documents ({summary.chunks_total} chunks) in {time.perf_counter() - t0:.0f} s",
-              file=sys.stderr)
-    return Pipeline(s, models.embedder, models.generator, load_index(s.index_path))
+        print(f"indexed {len(texts)} documents ({pipe.build_summary.chunks_total} chunks) in "
+              f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return pipe
 
 
 @contextmanager
@@ -291,12 +291,8 @@ def run_rgb(bench: Path, args) -> dict:
     return results
 
 
-_STOP = frozenset("the a an of and or to in on at for by with from as is are was were be been its it this that "
-                  "which who what when how did does do has have had".split())
-
-
 def content_terms(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9][a-z0-9.,%$-]*", text.lower()) if w not in _STOP and len(w) > 2}
+    return {w for w in re.findall(r"[a-z0-9][a-z0-9.,%$-]*", text.lower()) if w not in EN_STOP and len(w) > 2}
 
 
 def keypoint_recall(answer: str, keypoints: list[str], cover: float = 0.6) -> float:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rag.cite import model_refused  # noqa: E402
 from rag.evaluate import load_set, summarize  # noqa: E402
-from rag.prompt import model_refused  # noqa: E402
 
 COLS = ("accuracy", "abstention_accuracy", "false_abstention", "citation_recall", "citation_precision")
 

@@ -1,6 +1,6 @@
 """The question path: rewrite -> retrieve -> prompt -> generate -> verify -> Answer.
 
->>> pipe = Pipeline.load(load_settings())          # doctest: +SKIP
+>>> pipe = open_pipeline(load_settings())          # doctest: +SKIP  (rag.pipeline)
 >>> pipe.ask("上海有多少家重点人工智能企业？").text  # doctest: +SKIP
 '上海有1,149家重点人工智能企业[2]。'
 """
@@ -12,25 +12,30 @@ import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cite import SourcePassage, SupportChecker, split_claims
-from .embed import Embedder, load_embedder
-from .generate import Generator, load_generator
+from .cite import SourcePassage, SupportChecker, adds_nothing, model_refused, split_claims
+from .embed import Embedder
+from .errors import RagError
+from .generate import AnyGenerator, ExtractiveGenerator
 from .guard import is_instruction
-from .lang import detect_lang
-from .prompt import ABSTAIN, Passage, adds_nothing, build_messages, fit_budget, model_refused, select_passages
+from .prompt import ABSTAIN, Passage, build_messages, fit_budget, select_passages
 from .records import Answer, Citation, Hit, Timings
 from .retrieve import Retriever
 from .rewrite import condense
 from .settings import Settings
 from .store import LoadedIndex, load_index
+from .text import detect_lang, has_words
+
+if TYPE_CHECKING:
+    from .indexer import IndexSummary
 
 MAX_QUESTION_CHARS = 1000
 
 
-class QuestionError(ValueError):
+class QuestionError(RagError, ValueError):
     """The question cannot be searched (empty, no words); the message is shown to the user."""
 
 
@@ -59,23 +64,19 @@ def clean_question(question: str) -> str:
     q = re.sub(r"\s+", " ", q).strip()
     if not q:
         raise QuestionError("Please type a question. / 请输入问题。")
-    if not re.search(r"[\w\u3400-\u9fff]", q):
+    if not has_words(q):
         raise QuestionError("The question has no words to search for. / 问题中没有可检索的文字。")
     return q[:MAX_QUESTION_CHARS]
 
 
 class Pipeline:
-    """Holds the loaded models and index; thread-safe for concurrent questions."""
+    """Holds the loaded models and index; thread-safe for concurrent questions. Opened with
+    `rag.pipeline.open_pipeline`; tests build one from fakes directly."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, generator: Generator | None, index: LoadedIndex):
+    def __init__(self, settings: Settings, embedder: Embedder, generator: AnyGenerator | None, index: LoadedIndex):
         self.settings, self.embedder, self.generator = settings, embedder, generator
         self._index = index
-
-    @classmethod
-    def load(cls, settings: Settings, generator: bool = True) -> Pipeline:
-        embedder = load_embedder(settings)
-        index = load_index(settings.index_path, expect_model=embedder.model_id)
-        return cls(settings, embedder, load_generator(settings) if generator else None, index)
+        self.build_summary: IndexSummary | None = None  # what open_pipeline's index update did
 
     @property
     def index(self) -> LoadedIndex:
@@ -102,7 +103,7 @@ class Pipeline:
         t0 = time.perf_counter()
         question = clean_question(question)
         lang = detect_lang(question)
-        standalone = condense(history, question, self.generator) if history else question
+        standalone = condense(history, question, self.generator, lang) if history else question
         index = self._index
         retriever = Retriever(index, self.embedder, s)
         got = retriever.search(standalone, k or s.k)
@@ -132,11 +133,10 @@ class Pipeline:
             h for h in hits if h.chunk.id not in order)
         t_retrieve = time.perf_counter() - t0
         yield Retrieved(standalone, hits)
-        messages = build_messages(question, prompt_lang, passages)
         t_gen = time.perf_counter()
         first = 0.0
         pieces: list[str] = []
-        for piece in self.generator.stream(messages, max_tokens=s.max_new_tokens):
+        for piece in self._draft(question, prompt_lang, passages):
             if not pieces:
                 first = time.perf_counter() - t0
             pieces.append(piece)
@@ -162,6 +162,13 @@ class Pipeline:
             yield finish(ABSTAIN[lang], True, raw, v.citations, v.unsupported, first, gen, scores)
             return
         yield finish(v.text, False, raw, v.citations, v.unsupported, first, gen, scores)
+
+    def _draft(self, question: str, lang: str, passages: Sequence[Passage]) -> Iterator[str]:
+        """The generator's answer, streamed: a language model reads the prompt built from the
+        passages; the extractive backend picks a passage sentence itself."""
+        if isinstance(self.generator, ExtractiveGenerator):
+            return self.generator.answer(question, passages)
+        return self.generator.stream(build_messages(question, lang, passages), max_tokens=self.settings.max_new_tokens)
 
     @staticmethod
     def _sources(index: LoadedIndex, passages: Sequence[Passage]) -> list[SourcePassage]:

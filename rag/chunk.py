@@ -1,13 +1,8 @@
 """Sentence-aware, token-budgeted chunks with character offsets.
 
-Sentences end at Chinese 。！？；… and English .!?; (not inside numbers such as 224.6 or
-abbreviations such as "U.S."). Sentences are packed greedily into chunks of at most
-`max_tokens` tokens of the embedding tokenizer; neighbouring chunks share up to
-`overlap` tokens of whole sentences.
-
->>> text = "上海有1,149家企业。规模达224.6亿元！Mr. Li left. Done"
->>> [text[a:b] for a, b in split_sentences(text)]
-['上海有1,149家企业。', '规模达224.6亿元！', 'Mr. Li left.', 'Done']
+Sentences (`text.split_sentences`) are packed greedily into chunks of at most `max_tokens` tokens
+of the embedding tokenizer; neighbouring chunks share up to `overlap` tokens of whole sentences.
+A sentence over the budget is split at clause punctuation, then halved.
 """
 
 from __future__ import annotations
@@ -17,45 +12,12 @@ import re
 from collections.abc import Callable, Sequence
 
 from .records import Chunk, Document
+from .text import add_span, split_sentences
 
 CHUNKER_VERSION = "sentence-v2"  # bump when chunk boundaries change for the same text
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
-# A sentence ends after a terminator (plus closing quotes/brackets). English "." must be followed by
-# whitespace and must not be a decimal point or a one-letter initial.
-_END = re.compile(
-    r"""(?:[。！？；!?;]+|…+|\.{3}|(?<![0-9A-Z])(?<!\b[A-Za-z])\.(?=["”’']*(?:\s|$))|(?<=[0-9])\.(?=\s+[A-Z]))"""
-    r"""["”’'」』）)\]]*"""
-    r"|\n\s*\n"
-)
-_ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|No|Nos|vs|etc|Inc|Ltd|Co|Corp|St|Jr|Sr|Fig|approx|e\.g|i\.e)\.$",
-                     re.IGNORECASE)
 _SOFT = re.compile(r"(?:[，、：]|(?<!\d)[,:]|[,:](?!\d))\s*")  # where an over-long sentence may be split
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of sentences, whitespace trimmed, covering all non-blank text."""
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for m in _END.finditer(text):
-        if m.group(0) == "." and _ABBREV.search(text, 0, m.start() + 1):
-            continue
-        _add_span(text, pos, m.end(), spans)
-        pos = m.end()
-    _add_span(text, pos, len(text), spans)
-    return spans
-
-
-def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        if spans and not any(ch.isalnum() for ch in text[start:end]):
-            spans[-1] = (spans[-1][0], end)  # a stray quote or dot belongs to the previous sentence
-        else:
-            spans.append((start, end))
 
 
 def _split_long(text: str, span: tuple[int, int], tokens: int, budget: int) -> list[tuple[int, int]]:
@@ -73,7 +35,7 @@ def _split_long(text: str, span: tuple[int, int], tokens: int, budget: int) -> l
     cuts.append(end)
     out: list[tuple[int, int]] = []
     for a, b in zip(cuts, cuts[1:], strict=False):
-        _add_span(text, a, b, out)
+        add_span(text, a, b, out)
     return out
 
 

@@ -17,16 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunk import split_sentences
-from .keyword import tokenize
 from .records import Citation
+from .text import SENTENCE_END, content_words, has_han, numbers_in, search_tokens, split_sentences
 
 EmbedFn = Callable[[list[str]], np.ndarray]  # answer sentences -> normalised vectors
 
 _MARK = re.compile(r"\s*\[(\d{1,3})\]")
 _MARKS_AT_START = re.compile(r"^(?:\s*\[\d{1,3}\])+")
 _MARKS_AFTER_STOP = re.compile(r"([。．.!?！？；;])((?:\s*\[\d{1,3}\])+)")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 ANCHORED_THRESHOLD = 0.35  # similarity needed when the claim's numbers all occur in the passage sentence
@@ -64,26 +62,6 @@ def split_claims(text: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def digit_signature(num: str) -> str:
-    """'4,500' -> '45', '224.6' -> '2246', '2,246' -> '2246', '0.5' -> '5'."""
-    return re.sub(r"[.,]", "", num).strip("0") or "0"
-
-
-_EN_NUMBERS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split())}
-_EN_WORD = re.compile(r"\b(" + "|".join(_EN_NUMBERS) + r")\b", re.IGNORECASE)
-_ZH_DIGITS = {c: str(i) for i, c in enumerate("零一二三四五六七八九")} | {"两": "2", "十": "10"}
-_ZH_COUNT = re.compile(r"([零一二两三四五六七八九十])(?=[个项家部条次位名所批类种年月日大点])")
-
-
-def numbers_in(text: str) -> set[str]:
-    """Digit signatures of the numbers in `text`, including small number words ("four", "四项")."""
-    found = {digit_signature(n) for n in _NUMBER.findall(text)}
-    found |= {digit_signature(_EN_NUMBERS[w.lower()]) for w in _EN_WORD.findall(text)}
-    found |= {digit_signature(_ZH_DIGITS[c]) for c in _ZH_COUNT.findall(text)}
-    return found
-
-
 @dataclass(frozen=True)
 class SourcePassage:
     n: int
@@ -110,7 +88,7 @@ class SupportChecker:
         self._vec_cache: dict[str, np.ndarray] = {}
         self._numbers = {p.n: numbers_in(p.text) for p in passages}
         self._sentence_numbers = {p.n: [numbers_in(t) for t in p.sentences] for p in passages}
-        self._tokens = {p.n: set(tokenize(p.text)) for p in passages}
+        self._tokens = {p.n: set(search_tokens(p.text)) for p in passages}
 
     def _vectors(self, claims: list[str]) -> np.ndarray | None:
         """Claim embeddings, each text embedded once per checker (verify and both ALCE scorings share them)."""
@@ -128,7 +106,7 @@ class SupportChecker:
         vecs = self._vectors(claims)
         for i, claim in enumerate(claims):
             nums = numbers_in(claim)
-            toks = set(tokenize(claim))
+            toks = set(search_tokens(claim))
             for j, n in enumerate(ns):
                 if not nums <= self._numbers[n]:
                     continue
@@ -154,8 +132,8 @@ class SupportChecker:
             return ""
         if claim_vec is not None and len(p.sentence_vectors):
             return p.sentences[int(np.argmax(np.asarray(p.sentence_vectors, dtype=np.float32) @ claim_vec))]
-        toks = set(tokenize(claim))
-        return max(p.sentences, key=lambda s: len(toks & set(tokenize(s))))
+        toks = set(search_tokens(claim))
+        return max(p.sentences, key=lambda s: len(toks & set(search_tokens(s))))
 
     def alce(self, answer: str) -> tuple[float, float]:
         """ALCE-style (citation recall, citation precision) of an answer as written, without repair.
@@ -208,17 +186,39 @@ class SupportChecker:
                     p = self.passages[n]
                     citations.append(Citation(n, p.doc_id, p.chunk_id, False, claim, ""))
                 rebuilt.append(_with_marks(claim, cited))
-        joiner = "" if any("\u4e00" <= ch <= "\u9fff" for ch in answer) else " "
+        joiner = "" if has_han(answer) else " "
         return Verified(joiner.join(rebuilt), tuple(citations), tuple(unsupported), supported_count, len(claims))
 
 
 def _with_marks(claim: str, ns: list[int]) -> str:
     """Put markers before the sentence's final punctuation: "…企业[1]。", "… firms [1]."."""
     marks = "".join(f"[{n}]" for n in ns)
-    m = re.search(r"[。．.!?！？；;]+[”’\"')）]*$", claim)
+    m = SENTENCE_END.search(claim)
     if not marks:
         return claim
     if m:
-        sep = "" if re.search(r"[\u3400-\u9fff]", claim[: m.start()][-1:]) else " "
+        sep = "" if has_han(claim[: m.start()][-1:]) else " "
         return claim[: m.start()].rstrip() + sep + marks + claim[m.start():]
     return claim + " " + marks
+
+
+# --- judging the draft as a whole -------------------------------------------------------------
+REFUSAL_PATTERNS = re.compile(
+    r"资料中没有|没有相关信息|未提及|没有提到|无法回答|无法确定|do(?:es)? not contain|no information|not mentioned|"
+    r"cannot be (?:answered|determined)|not (?:provided|specified|stated) in|don't contain|doesn't contain",
+    re.IGNORECASE)
+
+
+def model_refused(text: str) -> bool:
+    return bool(REFUSAL_PATTERNS.search(text))
+
+
+def adds_nothing(answer: str, question: str) -> bool:
+    """True when the answer only restates the question: no Han character, number or word beyond it
+    (citation markers and filler aside). Such an answer passes citation checks but tells nothing.
+
+    >>> adds_nothing("马英九祭祖时间[1]。", "马英九祭祖时间"), adds_nothing("时间是3月27日[1]。", "马英九祭祖时间")
+    (True, False)
+    """
+    return not (content_words(answer) - content_words(question))
+

@@ -1,81 +1,126 @@
 """The `rag` command: index | ask | chat | eval | models.
 
-Library errors become one line on stderr and exit code 1; nothing prints a traceback.
+Errors a user can cause (`RagError`) become one line on stderr, `rag: error: …`, and exit status 1;
+nothing prints a traceback. Every option's help shows its default and the setting it overrides.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
+from dataclasses import fields
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from .settings import Settings, SettingsError, load_settings
+from .errors import RagError
+from .settings import CHOICES, Settings, load_settings
+
+DEFAULTS = {f.name: f.default for f in fields(Settings)}
+
+EXAMPLES = {
+    "index": "examples:\n  rag index\n  rag index --corpus my_docs --index my_index\n  rag index --rebuild --json",
+    "ask": 'examples:\n  rag ask "上海有多少家重点人工智能企业？"\n'
+           '  rag ask "How many key AI companies does Shanghai have?" --json\n'
+           '  rag ask --backend openai "…"   # with RAG_OPENAI_BASE_URL and RAG_OPENAI_MODEL set',
+    "chat": "examples:\n  rag chat\n  rag chat --port 8080\n  rag chat --corpus my_docs --index my_index",
+    "eval": "examples:\n  rag eval --limit 2\n  rag eval --type cross-lingual --sample 20\n"
+            "  rag eval --retrieval-only\n  rag eval --save            # keep the run under eval/results/ as evidence",
+    "models": "examples:\n  rag models pull\n  rag models list --verify\n  rag models pull --model-dir /media/usb/models",
+}
+
+
+def package_version() -> str:
+    try:
+        return version("rag-bilingual")
+    except PackageNotFoundError:  # running from a checkout that is not installed
+        return "0+unknown"
+
+
+def _setting(p: argparse.ArgumentParser, flag: str, name: str, help: str, **kw: Any) -> None:
+    """An option that overrides setting `name`; its help names the setting and its default."""
+    default = DEFAULTS[name]
+    shown = f"{default!r}" if isinstance(default, str) else default
+    p.add_argument(flag, dest=name, help=f"{help} (setting {name}, default {shown})", **kw)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="settings file (default rag.toml)")
-    p.add_argument("--corpus", dest="corpus_dir", help="corpus directory")
-    p.add_argument("--index", dest="index_dir", help="index directory")
-    p.add_argument("--embed-model", dest="embed_model")
-    p.add_argument("--threads", type=int)
+    p.add_argument("--config", help="settings file (default rag.toml, or $RAG_CONFIG)")
+    _setting(p, "--corpus", "corpus_dir", "corpus directory")
+    _setting(p, "--index", "index_dir", "index directory")
+    _setting(p, "--embed-model", "embed_model", "embedding model: pinned name or local folder")
+    _setting(p, "--threads", "threads", "CPU threads, 0 = all cores", type=int)
+    p.add_argument("--verbose", action="store_true", help="show model-loading progress and library logs")
 
 
 def _generation(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--k", type=int, help="passages given to the generator")
-    p.add_argument("--backend", choices=["llama-cpp", "transformers", "openai", "extractive"])
-    p.add_argument("--generator-model", dest="generator_model")
+    _setting(p, "--k", "k", "passages retrieved", type=int)
+    _setting(p, "--backend", "backend", "generator backend", choices=CHOICES["backend"])
+    _setting(p, "--generator-model", "generator_model", "generator: pinned name, .gguf file or HF folder")
     p.add_argument("--no-verify", dest="verify", action="store_false", default=None,
-                   help="skip citation verification")
+                   help="skip citation verification (setting verify, default True)")
+
+
+def _sub(sub, name: str, help: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=help, epilog=EXAMPLES[name],
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="rag", description="Bilingual retrieval-augmented Q&A with cited answers.")
-    sub = ap.add_subparsers(dest="cmd", required=True)
+    ap = argparse.ArgumentParser(prog="rag", description="Bilingual (中文/English) document Q&A with cited answers.",
+                                 epilog="run `rag COMMAND --help` for a command's options and examples",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("index", help="build or update the index from the corpus")
+    p = _sub(sub, "index", "build or update the index from the corpus (incremental by content hash)")
     _common(p)
-    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything (default: only what changed)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
-    p = sub.add_parser("ask", help="answer one question with citations")
+    p = _sub(sub, "ask", "answer one question with citations")
     _common(p)
     _generation(p)
-    p.add_argument("question")
+    p.add_argument("question", help="the question, in Chinese or English")
     p.add_argument("--json", action="store_true", help="print the answer record as one JSON object")
 
-    p = sub.add_parser("chat", help="start the chat UI")
+    p = _sub(sub, "chat", "start the chat UI (builds or updates the index first)")
     _common(p)
     _generation(p)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
 
-    p = sub.add_parser("eval", help="run an evaluation set and report metrics")
+    p = _sub(sub, "eval", "run an evaluation set and report metrics")
     _common(p)
     _generation(p)
-    p.add_argument("--set", dest="eval_set", default="eval/seed_qa.jsonl")
-    p.add_argument("--out", default="eval/results/seed_results.jsonl")
-    p.add_argument("--report", default="eval/results/report")
-    p.add_argument("--limit", type=int, help="only the first N questions")
-    p.add_argument("--sample", type=int, help="N questions spread evenly over the set (deterministic)")
+    p.add_argument("--set", dest="eval_set", default="eval/seed_qa.jsonl", help="question set (default %(default)s)")
+    p.add_argument("--out", help="per-question records (default eval/runs/seed_results.jsonl; "
+                                 "with --save eval/results/seed_results.jsonl)")
+    p.add_argument("--report", help="report folder (default eval/runs/report; with --save eval/results/report)")
+    p.add_argument("--save", action="store_true",
+                   help="write under eval/results/ (tracked evidence) instead of the ignored eval/runs/")
+    p.add_argument("--limit", type=int, help="only the first N questions (default: all)")
+    p.add_argument("--sample", type=int, help="N questions spread evenly over the set (deterministic; default: all)")
     p.add_argument("--type", dest="types", action="append", metavar="TYPE",
-                   help="only questions of this type (repeatable): fact, cross-lingual, multi-doc, ...")
+                   help="only questions of this type (repeatable): fact, cross-lingual, multi-doc, ... (default: all)")
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval only (no generation)")
-    p.add_argument("--prompt-lang", dest="prompt_lang", choices=["auto", "en", "zh"],
-                   help="ablation: instructions in one language")
+    _setting(p, "--prompt-lang", "prompt_lang", "ablation: instructions in one language",
+             choices=CHOICES["prompt_lang"])
     p.add_argument("--naive", action="store_true", help="the deliberately naive baseline pipeline")
     p.add_argument("--no-keyword", dest="keyword_weight", action="store_const", const=0.0,
-                   help="ablation: dense retrieval only")
+                   help=f"ablation: dense retrieval only (setting keyword_weight, default {DEFAULTS['keyword_weight']})")
 
-    p = sub.add_parser("models", help="download, verify and list the models")
-    msub = p.add_subparsers(dest="models_cmd", required=True)
-    for name in ("pull", "list"):
-        mp = msub.add_parser(name)
-        mp.add_argument("--config")
-        mp.add_argument("--model-dir", dest="model_dir", help="a local folder holding the model files")
-        mp.add_argument("--cache", dest="model_cache", help="model cache directory")
-    msub.choices["list"].add_argument("--verify", action="store_true", help="re-hash every file")
+    p = _sub(sub, "models", "download, verify and list the models")
+    msub = p.add_subparsers(dest="models_cmd", required=True, metavar="ACTION")
+    for name, help in (("pull", "fetch every pinned model file and verify its SHA-256"),
+                       ("list", "show each model's state and source")):
+        mp = msub.add_parser(name, help=help, description=help, epilog=EXAMPLES["models"],
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        mp.add_argument("--config", help="settings file (default rag.toml, or $RAG_CONFIG)")
+        _setting(mp, "--model-dir", "model_dir", "a local folder holding the model files (tried first)")
+        _setting(mp, "--cache", "model_cache", "model cache directory")
+        mp.add_argument("--verbose", action="store_true", help="show library logs")
+    msub.choices["list"].add_argument("--verify", action="store_true", help="re-hash every file (default: trust the record)")
     return ap
 
 
@@ -104,27 +149,38 @@ def cmd_models(args: argparse.Namespace, s: Settings) -> int:
 
 
 def cmd_index(args: argparse.Namespace, s: Settings) -> int:
+    import json
+
     from .embed import load_embedder
     from .indexer import build_index
 
     summary = build_index(s, load_embedder(s), rebuild=args.rebuild, quiet=args.json)
+    j = summary.to_json()
     if args.json:
-        print(json.dumps(summary.to_json(), ensure_ascii=False))
-    else:
-        j = summary.to_json()
-        print(f"index {s.index_path}: {j['docs_added']} added, {j['docs_changed']} changed, "
-              f"{j['docs_removed']} removed, {j['docs_unchanged']} unchanged, {j['docs_skipped']} skipped; "
-              f"{j['chunks_total']} chunks ({j['chunks_embedded']} embedded) in {j['seconds']:.1f} s"
-              + (f", {j['chunks_per_second']:.1f} chunks/s" if j["chunks_embedded"] else ""))
+        print(json.dumps(j, ensure_ascii=False))
+        return 0
+    print(f"index {s.index_path}: {j['docs_added']} added, {j['docs_changed']} changed, "
+          f"{j['docs_removed']} removed, {j['docs_unchanged']} unchanged, {j['docs_skipped']} skipped; "
+          f"{j['chunks_total']} chunks ({j['chunks_embedded']} embedded) in {j['seconds']:.1f} s"
+          + (f", {j['chunks_per_second']:.1f} chunks/s" if j["chunks_embedded"] else ""))
     return 0
+
+
+def quiet_libraries(verbose: bool) -> None:
+    """Library chatter (model-loading bars after a model's first load, advisory warnings) only with
+    --verbose."""
+    from . import embed
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    embed.SHOW_LOAD_PROGRESS = verbose
+    if not verbose:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from .models import ModelError
-    from .store import IndexError_, LockedError
-
+    quiet_libraries(getattr(args, "verbose", False))
     try:
         s = settings_from_args(args)
         if args.cmd == "models":
@@ -136,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return cmd_ask(args, s)
         if args.cmd == "chat":
-            from ui.app import launch
+            from .ui.app import launch
 
             launch(s, host=args.host, port=args.port)
             return 0
@@ -144,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             from .evaluate import cmd_eval
 
             return cmd_eval(args, s)
-    except (SettingsError, ModelError, IndexError_, LockedError, FileNotFoundError) as e:
+    except (RagError, FileNotFoundError) as e:
         print(f"rag: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -6,12 +6,15 @@ import argparse
 import json
 import sys
 
-from .answer import Delta, Done, Pipeline, QuestionError, Retrieved
+from .answer import Delta, Done, Pipeline, Retrieved, clean_question
+from .cite import model_refused
+from .pipeline import open_pipeline
 from .records import Answer
 from .settings import Settings
 
 
-def print_sources(answer: Answer, pipe: Pipeline, out=sys.stdout) -> None:
+def print_sources(answer: Answer, pipe: Pipeline, out=None) -> None:
+    out = out or sys.stdout
     index = pipe.index
     if answer.abstained:
         print("\nClosest passages:" if answer.lang == "en" else "\n最接近的段落：", file=out)
@@ -35,25 +38,41 @@ def print_sources(answer: Answer, pipe: Pipeline, out=sys.stdout) -> None:
         print(f"  ! not supported by the passages: {s}", file=out)
 
 
+def print_changes(answer: Answer, streamed: str, out=None) -> None:
+    """After the streamed draft, only what verification changed: an abstention, or the answer with
+    corrected markers (unsupported sentences are listed with the sources)."""
+    out = out or sys.stdout
+    zh = answer.lang == "zh"
+    if answer.abstained:
+        if streamed.strip() and not model_refused(streamed):
+            print(("⚠ 上面的回答没有资料支持，已撤回。" if zh else "⚠ The draft above is not supported by the passages: withdrawn."),
+                  file=out)
+        if not streamed.strip() or not model_refused(streamed):
+            print(answer.text, file=out)
+        return
+    if "".join(answer.text.split()) != "".join(streamed.split()):
+        print(("引用已更正：" if zh else "Citations corrected: ") + answer.text, file=out)
+
+
 def cmd_ask(args: argparse.Namespace, s: Settings) -> int:
-    pipe = Pipeline.load(s)
-    try:
-        events = pipe.stream(args.question)
-        answer = None
-        for ev in events:
-            if isinstance(ev, Retrieved) and not args.json and ev.rewritten != args.question:
-                print(f"(searching for: {ev.rewritten})")
-            elif isinstance(ev, Delta) and not args.json:
+    clean_question(args.question)  # an empty question fails before any model loads
+    pipe = open_pipeline(s, quiet=args.json)
+    answer, streamed = None, ""
+    for ev in pipe.stream(args.question):
+        if isinstance(ev, Retrieved) and not args.json and ev.rewritten != args.question:
+            print(f"(searching for: {ev.rewritten})")
+        elif isinstance(ev, Delta):
+            streamed += ev.text
+            if not args.json:
                 print(ev.text, end="", flush=True)
-            elif isinstance(ev, Done):
-                answer = ev.answer
-    except QuestionError as e:
-        print(f"rag: {e}", file=sys.stderr)
-        return 1
+        elif isinstance(ev, Done):
+            answer = ev.answer
     assert answer is not None
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
-    print("\n\n" + ("Answer" if answer.lang == "en" else "答案") + " (verified):\n" + answer.text)
+    if streamed:
+        print()
+    print_changes(answer, streamed)
     print_sources(answer, pipe)
     return 0

@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from .settings import Settings
+from .text import HAN, NUMBER
 
 Progress = Callable[[int], None]  # called with the number of texts just embedded
 
@@ -62,6 +63,28 @@ class _QueryCache:
             self.data.popitem(last=False)
 
 
+LOADED_MARK = ".rag-loaded"  # written after a model folder's first load
+SHOW_LOAD_PROGRESS: bool | None = None  # the CLI sets it from --verbose; None leaves the libraries' default
+
+
+def _loading_progress(path: Path) -> None:
+    """The CLI shows the libraries' model-loading progress bars on a model's first load and with
+    --verbose only; library users keep the libraries' own default."""
+    if SHOW_LOAD_PROGRESS is None:
+        return
+    from transformers.utils import logging as hf_logging
+
+    first = not (path / LOADED_MARK).exists()
+    (hf_logging.enable_progress_bar if SHOW_LOAD_PROGRESS or first else hf_logging.disable_progress_bar)()
+
+
+def _mark_loaded(path: Path) -> None:
+    try:
+        (path / LOADED_MARK).touch()
+    except OSError:  # a read-only model folder: the bars show on every load, nothing else changes
+        pass
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local directory."""
 
@@ -77,8 +100,10 @@ class SentenceTransformerEmbedder:
         if dtype == "auto":
             dtype = "bfloat16" if (device != "cpu" or cpu_has_bf16()) else "float32"
         self.dtype = dtype
+        _loading_progress(path)
         self.model = SentenceTransformer(str(path), device=device, local_files_only=True,
                                          model_kwargs={"dtype": getattr(torch, dtype)})
+        _mark_loaded(path)
         self.model_id = model_id
         self.dim = int((getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension)())
         self.batch_size = batch_size
@@ -124,7 +149,7 @@ class SentenceTransformerEmbedder:
         return out
 
 
-_TOKEN = re.compile(r"[\u3400-\u9fff]|[A-Za-z]+|\d+(?:[.,]\d+)*")
+_TOKEN = re.compile(rf"[{HAN}]|[A-Za-z]+|{NUMBER.pattern}")
 
 
 class HashEmbedder:

@@ -22,10 +22,17 @@ from typing import Any
 from tqdm import tqdm
 
 from .cite import strip_markers
-from .lang import detect_lang
+from .errors import RagError
 from .settings import Settings
+from .text import detect_lang
 
 GROUPS = ("lang", "type")
+RUNS = Path("eval/runs")  # default output: ignored by git, so evaluating leaves the checkout clean
+RESULTS = Path("eval/results")  # evidence kept on purpose (`rag eval --save`)
+
+
+class EvalError(RagError, ValueError):
+    """The evaluation set is missing, malformed or selects no question."""
 
 
 def load_set(path: Path) -> list[dict[str, Any]]:
@@ -36,7 +43,7 @@ def load_set(path: Path) -> list[dict[str, Any]]:
                 try:
                     items.append(json.loads(line))
                 except ValueError:
-                    raise ValueError(f"{path}:{i}: not valid JSON") from None
+                    raise EvalError(f"{path}:{i}: not valid JSON") from None
     return items
 
 
@@ -186,14 +193,11 @@ def run(pipe, items: Iterable[dict], out: Path, keyword_weight: float | None = N
 
 
 def _retrieval_only(args: argparse.Namespace, s: Settings, items: list[dict]) -> int:
-    from .embed import load_embedder
-    from .indexer import build_index
+    from .pipeline import open_pipeline
     from .retrieve import Retriever
-    from .store import load_index
 
-    emb = load_embedder(s)
-    build_index(s, emb, quiet=True)
-    retriever = Retriever(load_index(s.index_path), emb, s)
+    pipe = open_pipeline(s, with_generator=False)
+    retriever = Retriever(pipe.index, pipe.embedder, s)
     records = []
     for item in tqdm(items, unit="q", desc="retrieve", file=sys.stderr):
         got = retriever.search(item["question"])
@@ -203,6 +207,7 @@ def _retrieval_only(args: argparse.Namespace, s: Settings, items: list[dict]) ->
                         "timings_ms": {"retrieve": (got.embed_seconds + got.search_seconds) * 1000,
                                        "first_token": 0.0, "generate": 0.0, "total": 0.0}})
     summary = summarize(items, records)
+    summary["settings"] = s.to_json()
     keep = ("n", "n_answerable", "recall@1", "recall@5", "mrr")
     for group in [summary["overall"], *summary["by_lang"].values(), *summary["by_type"].values()]:
         for key in list(group):
@@ -214,14 +219,24 @@ def _retrieval_only(args: argparse.Namespace, s: Settings, items: list[dict]) ->
     return 0
 
 
-def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
-    from .answer import Pipeline
+def output_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """Where a run writes its records and report: the ignored eval/runs/ unless `--save` asks for
+    the tracked eval/results/ (evidence kept on purpose); `--out` / `--report` override either."""
+    base = RESULTS if getattr(args, "save", False) else RUNS
+    return (Path(args.out) if args.out else base / "seed_results.jsonl",
+            Path(args.report) if args.report else base / "report")
 
-    items = load_set(Path(args.eval_set))
+
+def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
+    path = Path(args.eval_set)
+    if not path.is_file():
+        raise EvalError(f"evaluation set {path} not found")
+    items = load_set(path)
     if getattr(args, "types", None):
         items = [q for q in items if q.get("type") in args.types]
         if not items:
-            raise SystemExit(f"error: no questions of type {', '.join(args.types)} in {args.eval_set}")
+            raise EvalError(f"no questions of type {', '.join(args.types)} in {args.eval_set}")
+    args.out, args.report = output_paths(args)
     if args.limit:
         items = items[: args.limit]
     if args.sample and args.sample < len(items):
@@ -235,17 +250,15 @@ def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
         pipe = naive_pipeline(s)
         title = "naive baseline"
     else:
-        from .embed import load_embedder
-        from .indexer import build_index
+        from .pipeline import open_pipeline
 
-        build_index(s, load_embedder(s), quiet=True)  # make sure the index matches the corpus
-        pipe = Pipeline.load(s)
+        pipe = open_pipeline(s)  # the index is brought up to date with the corpus first
         title = "rag eval"
     t0 = time.perf_counter()
     records = run(pipe, items, Path(args.out))
     summary = summarize(items, records)
     summary["seconds"] = round(time.perf_counter() - t0, 1)
-    summary["settings"] = {k: v for k, v in vars(s).items() if "key" not in k}
+    summary["settings"] = pipe.settings.to_json()
     write_report(summary, Path(args.report), title)
     print(table(summary))
     print(f"\n{len(records)} questions in {summary['seconds']:.0f} s; report in {args.report}")

@@ -13,16 +13,21 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from .errors import RagError
 from .settings import Settings
+from .text import HAN, search_tokens, split_sentences
+
+if TYPE_CHECKING:
+    from .prompt import Passage
 
 Messages = list[dict[str, str]]
 
 
-class GenerationError(RuntimeError):
+class GenerationError(RagError, RuntimeError):
     pass
 
 
@@ -115,7 +120,7 @@ class OpenAIGenerator:
         self.timeout = timeout
 
     def count_tokens(self, text: str) -> int:  # the server's tokenizer is unknown: a safe over-estimate
-        return len(re.findall(r"[\u3400-\u9fff]|\w+|[^\w\s]", text))
+        return len(re.findall(rf"[{HAN}]|\w+|[^\w\s]", text))
 
     def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
         import httpx
@@ -145,35 +150,23 @@ class OpenAIGenerator:
             raise GenerationError(f"cannot reach the generation server at {self.base_url} ({type(e).__name__})") from None
 
 
-_BLOCK = re.compile(r"^\[(\d+)\] (?:《[^》]*》|\"[^\"]*\")(?: \([^)]*\))? (.*)$", re.M)
-_QUESTION = re.compile(r"(?:问题：|Question:)(.*)")
-
-
 class ExtractiveGenerator:
-    """Picks the passage sentence sharing most words/characters with the question."""
+    """No language model: answers with the passage sentence sharing most words with the question."""
 
     model_id = "extractive"
 
     def count_tokens(self, text: str) -> int:
-        return len(re.findall(r"[\u3400-\u9fff]|\w+", text))
+        return len(re.findall(rf"[{HAN}]|\w+", text))
 
-    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
-        from .chunk import split_sentences
-        from .keyword import tokenize
-
-        user = messages[-1]["content"]
-        user = user.split("\n", 1)[1] if "\n" in user else user
-        qm = _QUESTION.search(user)
-        q = set(tokenize(qm.group(1) if qm else user))
+    def answer(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        q = set(search_tokens(question))
         best, best_score = None, 0.0
-        for m in _BLOCK.finditer(user):
-            text = m.group(2)
-            for a, b in split_sentences(text):
-                sent = text[a:b].strip(" …")
-                toks = set(tokenize(sent))
-                score = len(q & toks) / (len(q) ** 0.5 + 1e-9)
+        for p in passages:
+            for a, b in split_sentences(p.text):
+                sent = p.text[a:b].strip(" …")
+                score = len(q & set(search_tokens(sent))) / (len(q) ** 0.5 + 1e-9)
                 if score > best_score:
-                    best, best_score = (int(m.group(1)), sent), score
+                    best, best_score = (p.n, sent), score
         if best is None or best_score < 0.5:
             yield "The documents do not contain this information."
             return
@@ -181,7 +174,10 @@ class ExtractiveGenerator:
         yield from re.findall(r"\S+\s*|\s+", f"{sent} [{n}]")
 
 
-def load_generator(settings: Settings) -> Generator:
+AnyGenerator = Generator | ExtractiveGenerator
+
+
+def load_generator(settings: Settings) -> AnyGenerator:
     backend = settings.backend
     if backend == "extractive":
         return ExtractiveGenerator()

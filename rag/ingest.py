@@ -15,14 +15,15 @@ from datetime import datetime
 from pathlib import Path
 
 from .clean import clean_text, dedupe_paragraphs
-from .lang import detect_lang
+from .errors import RagError
 from .records import Document
+from .text import detect_lang
 
 SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
 MAX_BYTES = 200 * 1024 * 1024
 
 
-class IngestError(ValueError):
+class IngestError(RagError, ValueError):
     """A file that cannot be read; the message is one line for the user."""
 
 

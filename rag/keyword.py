@@ -1,52 +1,14 @@
-"""Keyword retrieval: BM25 (bm25s) over jieba-segmented Chinese and lower-cased English words.
-
->>> tokenize("上海有1,149家重点人工智能企业 in Shanghai")[:6]
-['上海', '1149', '家', '重点', '人工', '智能']
+"""Keyword retrieval: BM25 (bm25s) over `text.search_tokens` (jieba words for Chinese, lower-cased
+English words, digit-only numbers).
 """
 
 from __future__ import annotations
 
-import logging
-import re
 from pathlib import Path
 
 import numpy as np
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:[.,]\d+)*|[\u3400-\u9fff]+")
-_EN_STOP = frozenset(
-    "a an the of and or to in on at for by with from as is are was were be been it its this that these those "
-    "what which who whom how many much when where why does do did has have had will would can could than "
-    "into about over under there their they we you he she i".split())
-_ZH_STOP = frozenset("的 了 和 是 在 有 与 及 等 对 也 就 都 而 为 以 之 其 或 把 被 这 那 哪 些 个 吗 呢 吧 啊 什么 多少 怎么 如何 哪些".split())
-
-_jieba_ready = False
-
-
-def _jieba():
-    global _jieba_ready
-    import jieba
-
-    if not _jieba_ready:
-        jieba.setLogLevel(logging.WARNING)
-        jieba.initialize()
-        _jieba_ready = True
-    return jieba
-
-
-def tokenize(text: str) -> list[str]:
-    """Search tokens: jieba's search-mode words for Han runs, lower-cased words and digit-only numbers."""
-    out: list[str] = []
-    for m in _WORD.finditer(text):
-        tok = m.group(0)
-        if "\u3400" <= tok[0] <= "\u9fff":
-            out.extend(w for w in _jieba().lcut_for_search(tok) if w not in _ZH_STOP)
-        elif tok[0].isdigit():
-            out.append(tok.replace(",", ""))
-        else:
-            low = tok.lower()
-            if low not in _EN_STOP and len(low) > 1:
-                out.append(low[:-1] if low.endswith("s") and len(low) > 3 else low)  # crude plural folding
-    return out
+from .text import search_tokens
 
 
 class KeywordIndex:
@@ -62,7 +24,7 @@ class KeywordIndex:
         if not texts:
             return cls(None, 0)
         bm25 = bm25s.BM25()
-        bm25.index([tokenize(t) or ["\x00"] for t in texts], show_progress=False)
+        bm25.index([search_tokens(t) or ["\x00"] for t in texts], show_progress=False)
         return cls(bm25, len(texts))
 
     def save(self, path: Path) -> None:
@@ -89,7 +51,7 @@ class KeywordIndex:
         words' postings in bm25s's precomputed score matrix are summed, and only rows that occur in
         them are ranked: the cost follows the postings (bench/bench_retrieval.py compares both).
         """
-        toks = tokenize(query)
+        toks = search_tokens(query)
         if self.bm25 is None or not toks or k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         if self.bm25.nonoccurrence_array is not None:  # BM25L/BM25+ score absent words too: library path

@@ -27,12 +27,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .errors import RagError
 from .settings import Settings
 
 CHUNK = 1 << 20
 
 
-class ModelError(RuntimeError):
+class ModelError(RagError, RuntimeError):
     """A model is missing, corrupt or could not be fetched; the message says what to do."""
 
 
@@ -352,7 +353,7 @@ def pull(spec: ModelSpec, settings: Settings, log: Callable[[str], None] = print
         if not st.missing():
             return status(spec, settings)
         log(f"{spec.name} ({spec.kind}, {spec.size / 1e9:.2f} GB) - licence: {spec.licence}")
-        local = settings.model_dir or os.environ.get("RAG_MODEL_DIR", "")
+        local = settings.model_dir  # the settings object already read RAG_MODEL_DIR and rag.toml
         if local:
             _from_local(st, Path(local).expanduser())
         if st.missing() and os.environ.get("HF_HUB_OFFLINE", "0") not in ("1", "true", "True"):

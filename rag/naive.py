@@ -14,11 +14,11 @@ import numpy as np
 from .answer import Pipeline
 from .chunk import make_chunk
 from .embed import load_embedder
-from .generate import load_generator
 from .indexer import read_corpus
+from .pipeline import open_pipeline
 from .records import Chunk, Document
 from .settings import Settings
-from .store import FORMAT_VERSION, Manifest, Sentences, load_index, write_generation
+from .store import FORMAT_VERSION, Manifest, Sentences, write_generation
 
 WINDOW = 256
 
@@ -54,4 +54,4 @@ def naive_pipeline(s: Settings) -> Pipeline:
     empty = Sentences(np.zeros((0, 3), np.int32), np.zeros((0, embedder.dim), np.float16))
     write_generation(s.index_path, manifest, chunks, vectors, empty)
     print(f"naive index: {len(chunks)} windows embedded in {time.perf_counter() - t0:.1f} s")
-    return Pipeline(s, embedder, load_generator(s), load_index(s.index_path))
+    return open_pipeline(s, ensure_index=False, embedder=embedder)  # its own window index, built above

@@ -58,12 +58,6 @@ _USER = {
     "en": ("Passages:", "Question: ", "Answer:"),
 }
 
-REFUSAL_PATTERNS = re.compile(
-    r"资料中没有|没有相关信息|未提及|没有提到|无法回答|无法确定|do(?:es)? not contain|no information|not mentioned|"
-    r"cannot be (?:answered|determined)|not (?:provided|specified|stated) in|don't contain|doesn't contain",
-    re.IGNORECASE)
-
-
 @dataclass(frozen=True)
 class Passage:
     n: int  # 1-based number used in citations
@@ -159,33 +153,3 @@ def fit_budget(question: str, lang: str, passages: list[Passage], count: TokenCo
     while passages and sum(count(m["content"]) for m in build_messages(question, lang, passages)) > limit:
         passages = passages[:-1]
     return passages
-
-
-def model_refused(text: str) -> bool:
-    return bool(REFUSAL_PATTERNS.search(text))
-
-
-_UNIT = re.compile(r"[\u3400-\u9fff]+|\d+(?:[.,]\d+)*|[A-Za-z]{2,}")
-_FILLER = frozenset("的 了 是 在 和 与 及 为 有 个 这 那 其 之 也 都 就 还 被 把 the is are was were of to in on at for "
-                    "and or it its this that there their has have had as by with from".split())
-
-
-def _units(text: str) -> set[str]:
-    """Words (jieba's precise mode for Han runs), numbers and English words, lower-cased."""
-    from .keyword import _jieba
-
-    out: set[str] = set()
-    for u in _UNIT.findall(re.sub(r"\[\d+\]", "", text)):
-        out.update(_jieba().lcut(u) if "\u3400" <= u[0] <= "\u9fff" else [u.lower()])
-    return out - _FILLER
-
-
-def adds_nothing(answer: str, question: str) -> bool:
-    """True when the answer only restates the question: no Han character, number or word beyond it
-    (citation markers and filler aside). Such an answer passes citation checks but tells nothing.
-
-    >>> adds_nothing("马英九祭祖时间[1]。", "马英九祭祖时间"), adds_nothing("时间是3月27日[1]。", "马英九祭祖时间")
-    (True, False)
-    """
-    return not (_units(answer) - _units(question))
-

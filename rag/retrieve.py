@@ -23,9 +23,10 @@ import numpy as np
 from .embed import Embedder
 from .records import Hit
 from .settings import Settings
-from .store import LoadedIndex
+from .store import LoadedIndex, half_to_float
 
 RRF_K = 60
+SENTENCE_SEARCH_MAX = 20_000  # sentences searched exhaustively; above, candidates are re-scored
 
 
 def rrf(rankings: list[list[int]], weights: list[float], k: int = RRF_K) -> list[tuple[int, float]]:
@@ -50,11 +51,59 @@ class Retriever:
         self.index, self.embedder, self.settings = index, embedder, settings
 
     def dense(self, qv: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk rows and cosines of the `n` chunk vectors nearest to `qv` (FAISS)."""
         if self.index.dense is None or n <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         scores, ids = self.index.dense.search(qv.reshape(1, -1).astype(np.float32), min(n, len(self.index.chunks)))
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
+
+    def keyword(self, query: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk rows and BM25 scores of the best `n` keyword matches."""
+        return self.index.keyword.search(query, n)
+
+    def sentences(self, qv: np.ndarray, n: int, candidates: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk rows ranked by their best sentence's similarity to `qv`.
+
+        Up to SENTENCE_SEARCH_MAX sentences every sentence is searched (exact). Above that a full
+        scan would cost more than everything else together (it reads every sentence vector per
+        query), so only the `candidates` rows found by the other legs are re-scored."""
+        ix = self.index
+        m = len(ix.sentences.spans)
+        if m == 0 or n <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if m > SENTENCE_SEARCH_MAX:
+            return self._rescore_sentences(qv, n, candidates)
+        if ix.sentence_flat is None:
+            import faiss
+
+            flat = faiss.IndexFlatIP(ix.sentences.vectors.shape[1])
+            flat.add(np.asarray(ix.sentences.vectors, dtype=np.float32))
+            ix.sentence_flat = flat
+        scores, ids = ix.sentence_flat.search(qv.reshape(1, -1).astype(np.float32), min(m, 4 * n))
+        rows = ix.sentences.spans[ids[0][ids[0] >= 0], 0]
+        _, first = np.unique(rows, return_index=True)  # best sentence of each chunk
+        first.sort()
+        return rows[first][:n].astype(np.int64), scores[0][first][:n]
+
+    def _rescore_sentences(self, qv: np.ndarray, n: int, candidates: np.ndarray | None
+                           ) -> tuple[np.ndarray, np.ndarray]:
+        sent_store = self.index.sentences
+        ranges = sent_store.ranges
+        rows = np.unique(np.asarray(candidates if candidates is not None else [], dtype=np.int64))
+        rows = rows[rows < len(ranges)]
+        starts, ends = ranges[rows, 0], ranges[rows, 1]
+        has = ends > starts
+        rows, starts, lengths = rows[has], starts[has], (ends - starts)[has]
+        if not len(rows):
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        first = np.cumsum(lengths) - lengths  # each row's first position in `sent`
+        sent = np.repeat(starts - first, lengths) + np.arange(lengths.sum())
+        sims = half_to_float(sent_store.vectors[sent]) @ qv.astype(np.float32)
+        best = np.maximum.reduceat(sims, first)  # best sentence of each row (rows are contiguous)
+        order = np.argsort(-best, kind="stable")[:n]
+        return rows[order], best[order]
 
     def search(self, query: str, k: int | None = None, keyword_weight: float | None = None) -> Retrieval:
         """The top `k` fused hits for `query`, overlapping chunks removed and documents kept diverse."""
@@ -65,10 +114,9 @@ class Retriever:
         t1 = time.perf_counter()
         n = self.settings.candidates
         d_ids, d_scores = self.dense(qv, n)
-        k_ids, _ = self.index.keyword.search(query, n) if w_kw > 0 else (np.zeros(0, np.int64), None)
+        k_ids = self.keyword(query, n)[0] if w_kw > 0 else np.zeros(0, np.int64)
         w_s = self.settings.sentence_weight
-        s_ids = (self.index.sentence_search(qv, n, np.concatenate([d_ids, k_ids]))[0] if w_s > 0
-                 else np.zeros(0, np.int64))
+        s_ids = self.sentences(qv, n, np.concatenate([d_ids, k_ids]))[0] if w_s > 0 else np.zeros(0, np.int64)
         fused = rrf([d_ids.tolist(), s_ids.tolist(), k_ids.tolist()], [1.0, w_s, w_kw])
         dense_rank = {int(i): r for r, i in enumerate(d_ids)}
         dense_score = {int(i): float(s) for i, s in zip(d_ids, d_scores, strict=True)}

@@ -10,11 +10,14 @@ model) the previous question and the follow-up are joined, which still retrieves
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 
-from .generate import Generator
-from .lang import detect_lang
+from .generate import AnyGenerator, ExtractiveGenerator, GenerationError
+from .text import detect_lang
+
+log = logging.getLogger(__name__)
 
 _ANAPHORA = re.compile(
     r"^(那|那么|还有|而|它|他|她|其|这|该|此)|呢[？?]?$|(它们|他们|她们|这个|那个|这些|那些|该|其)|"
@@ -33,23 +36,25 @@ _EXAMPLE = {
 }
 
 
-def needs_rewrite(question: str, history: Sequence[str]) -> bool:
+def needs_rewrite(question: str, history: Sequence[str], lang: str | None = None) -> bool:
     """A follow-up needs context when it is short or refers back ("那…呢", "it", "what about")."""
     if not history:
         return False
     q = question.strip()
-    short = len(q) <= 8 if detect_lang(q) == "zh" else len(q.split()) <= 4
+    short = len(q) <= 8 if (lang or detect_lang(q)) == "zh" else len(q.split()) <= 4
     return short or bool(_ANAPHORA.search(q))
 
 
-def condense(history: Sequence[str], question: str, generator: Generator | None = None) -> str:
-    """A standalone question for retrieval, given earlier (standalone) questions of the conversation."""
-    if not needs_rewrite(question, history):
+def condense(history: Sequence[str], question: str, generator: AnyGenerator | None = None,
+             lang: str | None = None) -> str:
+    """A standalone question for retrieval, given earlier (standalone) questions of the conversation.
+    `lang` is the question's language when the caller has detected it already."""
+    lang = lang or detect_lang(question)
+    if not needs_rewrite(question, history, lang):
         return question
     previous = history[-1]
-    if generator is None or getattr(generator, "model_id", "") == "extractive":
+    if generator is None or isinstance(generator, ExtractiveGenerator):
         return f"{previous} {question}"
-    lang = detect_lang(question)
     ex_q, ex_a = _EXAMPLE[lang]
     label = ("之前的问题：", "追问：") if lang == "zh" else ("Earlier question: ", "Follow-up: ")
     messages = [
@@ -60,7 +65,8 @@ def condense(history: Sequence[str], question: str, generator: Generator | None 
     ]
     try:
         out = "".join(generator.stream(messages, max_tokens=60)).strip().splitlines()
-    except Exception:
+    except GenerationError as e:  # the answer step will report a dead server; retrieval still works
+        log.warning("follow-up rewrite failed, joining the questions instead: %s", e)
         out = []
     rewritten = out[0].strip().strip("\"'“”") if out else ""
     if not rewritten or len(rewritten) > 3 * len(previous) + 40 or detect_lang(rewritten) != lang:

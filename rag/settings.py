@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import tomllib
+from .errors import RagError
 
 
-class SettingsError(ValueError):
+class SettingsError(RagError, ValueError):
     pass
 
 
@@ -66,8 +67,32 @@ class Settings:
     def cache_path(self) -> Path:
         return Path(self.model_cache).expanduser()
 
+    def __post_init__(self) -> None:
+        for name, allowed in CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise SettingsError(f"setting {name} = {value!r} is not one of: {', '.join(allowed)}")
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise SettingsError("chunk_overlap must be smaller than chunk_tokens")
+        if self.k < 1:
+            raise SettingsError("k must be at least 1")
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_json(self) -> dict[str, Any]:
+        """Every setting, as recorded with evaluation runs; secrets (the API key) masked."""
+        return {k: ("***" if k in SECRETS and v else v) for k, v in dataclasses.asdict(self).items()}
+
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "backend": ("llama-cpp", "transformers", "openai", "extractive"),
+    "device": ("auto", "cpu", "cuda"),
+    "dtype": ("auto", "bfloat16", "float32"),
+    "evidence": ("sentences", "chunks"),
+    "prompt_lang": ("auto", "en", "zh"),
+}
+SECRETS = frozenset({"openai_api_key"})
 
 
 def _coerce(name: str, raw: Any, kind: type) -> Any:
@@ -109,9 +134,4 @@ def load_settings(toml_path: str | Path | None = None, env: dict[str, str] | Non
         if key not in kinds:
             raise SettingsError(f"unknown setting {key!r}")
         values[key] = _coerce(key, val, kinds[key])
-    s = Settings(**values)
-    if s.chunk_overlap >= s.chunk_tokens:
-        raise SettingsError("chunk_overlap must be smaller than chunk_tokens")
-    if s.k < 1:
-        raise SettingsError("k must be at least 1")
-    return s
+    return Settings(**values)

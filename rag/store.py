@@ -3,7 +3,7 @@
     index/
       CURRENT              name of the live generation (replaced atomically)
       gen-<time>-<pid>/    manifest.json, chunks.jsonl, vectors.npy, dense.faiss, bm25/
-      .lock                held (flock) by the one running build
+      .lock, .lock.pid     held by the one running build (filelock), and its process id
 
 A build writes a complete new generation, fsyncs it, then swaps CURRENT with os.replace:
 a process killed at any moment leaves either the old or the new index loadable.
@@ -11,7 +11,6 @@ a process killed at any moment leaves either the old or the new index loadable.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -23,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
+from .errors import RagError
 from .keyword import KeywordIndex
 from .records import Chunk, DocInfo
 
@@ -33,14 +34,13 @@ EXACT_MAX = 5_000  # exact search up to this many chunks (it reads every vector:
 # bench/bench_retrieval.py (recall@10 against exact search, see docs/performance.md)
 HNSW_M, HNSW_EF_CONSTRUCTION = 48, 80
 HNSW_EF_SEARCH = ((200_000, 64), (None, 256))  # (up to this many chunks, efSearch): recall@10 0.96 at 100k, 0.95 at 1M
-SENTENCE_SEARCH_MAX = 20_000  # sentences searched exhaustively; above, candidates are re-scored
 
 
-class IndexError_(RuntimeError):
+class IndexError_(RagError, RuntimeError):
     """The index is missing, damaged or built differently; the message says what to run."""
 
 
-class LockedError(RuntimeError):
+class LockedError(RagError, RuntimeError):
     pass
 
 
@@ -77,50 +77,13 @@ class LoadedIndex:
     keyword: KeywordIndex
     sentences: Sentences
 
+    _rows: dict[str, int] | None = field(default=None, init=False, repr=False)  # chunk id -> row, built on use
+    sentence_flat: Any = field(default=None, init=False, repr=False)  # exact sentence search (retrieve.py)
+
     def row_of(self, chunk_id: str) -> int:
-        if not hasattr(self, "_rows"):
+        if self._rows is None:
             self._rows = {c.id: i for i, c in enumerate(self.chunks)}
         return self._rows[chunk_id]
-
-    def sentence_search(self, qv: np.ndarray, n: int, candidates: np.ndarray | None = None
-                        ) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk rows ranked by their best sentence's similarity to `qv`.
-
-        Up to SENTENCE_SEARCH_MAX sentences every sentence is searched (exact). Above that a full
-        scan would cost more than everything else together (it reads every sentence vector per
-        query), so only the `candidates` rows found by the other legs are re-scored."""
-        m = len(self.sentences.spans)
-        if m == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        if m > SENTENCE_SEARCH_MAX:
-            return self._rescore_sentences(qv, n, candidates)
-        if not hasattr(self, "_sent_index"):
-            import faiss
-
-            self._sent_index = faiss.IndexFlatIP(self.sentences.vectors.shape[1])
-            self._sent_index.add(np.asarray(self.sentences.vectors, dtype=np.float32))
-        scores, ids = self._sent_index.search(qv.reshape(1, -1).astype(np.float32), min(m, 4 * n))
-        rows = self.sentences.spans[ids[0][ids[0] >= 0], 0]
-        _, first = np.unique(rows, return_index=True)  # best sentence of each chunk
-        first.sort()
-        return rows[first][:n].astype(np.int64), scores[0][first][:n]
-
-    def _rescore_sentences(self, qv: np.ndarray, n: int, candidates: np.ndarray | None
-                           ) -> tuple[np.ndarray, np.ndarray]:
-        ranges = self.sentences.ranges
-        rows = np.unique(np.asarray(candidates if candidates is not None else [], dtype=np.int64))
-        rows = rows[rows < len(ranges)]
-        starts, ends = ranges[rows, 0], ranges[rows, 1]
-        has = ends > starts
-        rows, starts, lengths = rows[has], starts[has], (ends - starts)[has]
-        if not len(rows):
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        first = np.cumsum(lengths) - lengths  # each row's first position in `sent`
-        sent = np.repeat(starts - first, lengths) + np.arange(lengths.sum())
-        sims = half_to_float(self.sentences.vectors[sent]) @ qv.astype(np.float32)
-        best = np.maximum.reduceat(sims, first)  # best sentence of each row (rows are contiguous)
-        order = np.argsort(-best, kind="stable")[:n]
-        return rows[order], best[order]
 
     def chunk_sentences(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Spans (m, 2) relative to the chunk text, and vectors (m, dim) of chunk `row`'s sentences."""
@@ -142,11 +105,12 @@ class Sentences:
 
     spans: np.ndarray  # (m, 3) int32
     vectors: np.ndarray  # (m, dim) float16
+    _ranges: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @property
     def ranges(self) -> np.ndarray:
         """(n_chunks, 2) start/end rows into `spans` for each chunk (spans are sorted by chunk)."""
-        if not hasattr(self, "_ranges"):
+        if self._ranges is None:
             rows = self.spans[:, 0]
             n = int(rows.max()) + 1 if len(rows) else 0
             starts = np.searchsorted(rows, np.arange(n), side="left")
@@ -304,17 +268,21 @@ def _mapped(path: Path) -> np.ndarray:
 
 @contextmanager
 def build_lock(root: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the index directory; a second build fails at once."""
+    """Hold an exclusive lock on the index directory; a second build fails at once. The lock is
+    released when the holder exits, also when it is killed. `.lock.pid` names the holder."""
     root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    lock = FileLock(root / ".lock", timeout=0)
+    pid_file = root / ".lock.pid"
     try:
+        lock.acquire()
+    except Timeout:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-            raise LockedError(f"another `rag index` (pid {holder}) is building {root}; wait for it to finish") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+            holder = pid_file.read_text().strip() or "?"
+        except OSError:
+            holder = "?"
+        raise LockedError(f"another `rag index` (pid {holder}) is building {root}; wait for it to finish") from None
+    try:
+        pid_file.write_text(str(os.getpid()))
         yield
     finally:
-        os.close(fd)  # closing releases the lock (also when the process is killed)
+        lock.release()

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from rag.answer import Delta, Done, Pipeline, QuestionError, Retrieved, clean_question
-from rag.cite import SourcePassage, SupportChecker, split_claims
+from rag.cite import SourcePassage, SupportChecker, adds_nothing, model_refused, split_claims
 from rag.embed import HashEmbedder
 from rag.indexer import build_index
-from rag.lang import detect_lang
-from rag.prompt import ABSTAIN, SYSTEM, Passage, adds_nothing, build_messages, fit_budget, model_refused
+from rag.prompt import ABSTAIN, SYSTEM, Passage, build_messages, fit_budget
 from rag.retrieve import rrf
 from rag.rewrite import condense, needs_rewrite
 from rag.store import load_index
+from rag.text import detect_lang
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-from rag.chunk import chunk_document, split_sentences
+from rag.chunk import chunk_document
 from rag.embed import HashEmbedder
 from rag.records import Document
+from rag.text import split_sentences
 
 COUNT = HashEmbedder().count_tokens
 

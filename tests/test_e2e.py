@@ -12,15 +12,13 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def pipe(tmp_path_factory):
-    from rag.answer import Pipeline
-    from rag.embed import load_embedder
+    from rag.pipeline import open_pipeline
 
     s = load_settings(env={}, overrides={"index_dir": str(tmp_path_factory.mktemp("e2e") / "index")})
-    emb = load_embedder(s)
-    first = build_index(s, emb, quiet=True)
+    p = open_pipeline(s)  # builds the seed index on first use
+    first = p.build_summary
     assert first.docs_added == 5 and first.chunks_embedded == first.chunks_total > 20
-    assert build_index(s, emb, quiet=True).chunks_embedded == 0
-    p = Pipeline.load(s)
+    assert build_index(s, p.embedder, quiet=True).chunks_embedded == 0
     return p
 
 

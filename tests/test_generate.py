@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from rag.generate import ExtractiveGenerator, GenerationError, OpenAIGenerator, TransformersGenerator
+from rag.prompt import Passage
 
 MESSAGES = [{"role": "system", "content": "Answer from passages."},
             {"role": "user", "content": "Passages:\n[1] \"T\" Shanghai has 1,149 key AI companies.\n"
@@ -62,7 +63,9 @@ def test_openai_backend_errors_are_one_line(server):
 
 
 def test_extractive_backend_quotes_the_best_sentence():
-    out = "".join(ExtractiveGenerator().stream(MESSAGES))
+    passages = [Passage(1, "c1", "d1", "Report", "", "Shanghai has 1,149 key AI companies. Beijing is large."),
+                Passage(2, "c2", "d2", "Other", "", "Robots are popular.")]
+    out = "".join(ExtractiveGenerator().answer("How many key AI companies does Shanghai have?", passages))
     assert out == "Shanghai has 1,149 key AI companies. [1]"
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import store
+from rag import retrieve, store
 from rag.embed import HashEmbedder
 from rag.indexer import build_index
+from rag.retrieve import Retriever
 from rag.store import IndexError_, LockedError, build_lock, load_index
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,16 +171,17 @@ def test_large_index_rescores_candidates_like_the_full_sentence_search(fake_sett
     build_index(fake_settings, emb, quiet=True)
     ix = load_index(fake_settings.index_path)
     qv = emb.embed(["上海有多少家重点人工智能企业"], kind="query")[0]
-    full_rows, full_scores = ix.sentence_search(qv, 10)
-    monkeypatch.setattr(store, "SENTENCE_SEARCH_MAX", 0)
+    retriever = Retriever(ix, emb, fake_settings)
+    full_rows, full_scores = retriever.sentences(qv, 10)
+    monkeypatch.setattr(retrieve, "SENTENCE_SEARCH_MAX", 0)
     everything = np.arange(len(ix.chunks))
-    rows, scores = ix.sentence_search(qv, 10, everything)
+    rows, scores = retriever.sentences(qv, 10, everything)
     assert np.allclose(scores, full_scores, atol=1e-3)  # same ranking (overlapping chunks may tie)
     full = dict(zip(full_rows.tolist(), full_scores.tolist(), strict=True))
     assert all(abs(full.get(r, -9) - s) < 1e-3 for r, s in zip(rows.tolist(), scores.tolist(), strict=True))
     some = full_rows[[0, 3, 8]]  # only candidates are ranked, in the same relative order
-    assert ix.sentence_search(qv, 10, some[::-1])[0].tolist() == some.tolist()
-    assert len(ix.sentence_search(qv, 10, None)[0]) == 0
+    assert retriever.sentences(qv, 10, some[::-1])[0].tolist() == some.tolist()
+    assert len(retriever.sentences(qv, 10, None)[0]) == 0
 
 
 def test_half_to_float_matches_numpy():

@@ -3,7 +3,8 @@ import random
 import numpy as np
 import pytest
 
-from rag.keyword import KeywordIndex, tokenize
+from rag.keyword import KeywordIndex
+from rag.text import search_tokens
 
 WORDS = ["上海", "北京", "芯片", "算力", "model", "chip", "data", "policy", "robot", "企业"] + [f"w{i}" for i in range(300)]
 
@@ -20,7 +21,7 @@ def index() -> KeywordIndex:
                                    "rareword", "rareword rareword"])
 def test_postings_search_scores_like_bm25s(index, query):
     rows, scores = index.search(query, 20)
-    ids = index.bm25.get_tokens_ids(tokenize(query))
+    ids = index.bm25.get_tokens_ids(search_tokens(query))
     full = index.bm25.get_scores_from_ids(ids)  # the library's score of every row
     assert len(rows) == min(20, int((full > 0).sum()))
     np.testing.assert_allclose(scores, full[rows], rtol=1e-5)
@@ -41,3 +42,14 @@ def test_saved_and_loaded_index_searches_the_same(index, tmp_path):
         a, b = index.search(query, 20), loaded.search(query, 20)
         assert a[0].tolist() == b[0].tolist()
         np.testing.assert_allclose(a[1], b[1])
+
+
+def test_bm25s_layout_the_postings_search_reads(index):
+    """keyword.py reads bm25s's score matrix directly (pinned to bm25s 0.3.x in pyproject.toml). If a new
+    bm25s changes that layout, this fails by name instead of returning wrong scores."""
+    m = index.bm25.scores
+    assert {"indptr", "indices", "data"} <= set(m), f"bm25s score matrix keys changed: {sorted(m)}"
+    assert hasattr(index.bm25, "get_tokens_ids") and hasattr(index.bm25, "nonoccurrence_array")
+    words = [i for w, i in index.bm25.vocab_dict.items() if w]  # bm25s adds an empty word without a column
+    assert max(words) < len(m["indptr"]) - 1  # a CSC column per vocabulary id
+    assert m["indices"].max() < index.size and len(m["indices"]) == len(m["data"])

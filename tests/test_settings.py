@@ -33,3 +33,20 @@ def test_unknown_key_in_toml_is_rejected(tmp_path):
 def test_overlap_must_be_smaller_than_chunk():
     with pytest.raises(SettingsError, match="overlap"):
         load_settings("/nonexistent.toml", env={}, overrides={"chunk_tokens": 50, "chunk_overlap": 50})
+
+
+@pytest.mark.parametrize("name,value", [("backend", "gpt"), ("device", "tpu"), ("dtype", "float16"),
+                                        ("evidence", "paragraphs"), ("prompt_lang", "fr")])
+def test_fixed_choices_are_checked_when_loaded(name, value):
+    with pytest.raises(SettingsError) as e:
+        load_settings("/nonexistent.toml", env={f"RAG_{name.upper()}": value})
+    msg = str(e.value)
+    assert "\n" not in msg and repr(value) in msg and name in msg  # names the bad value and the allowed ones
+    assert "auto" in msg or "llama-cpp" in msg or "sentences" in msg
+
+
+def test_recorded_settings_are_complete_and_mask_the_api_key():
+    s = load_settings("/nonexistent.toml", env={"RAG_OPENAI_API_KEY": "sk-secret"})
+    rec = s.to_json()
+    assert rec["keyword_weight"] == s.keyword_weight and rec["openai_api_key"] == "***"
+    assert set(rec) == set(vars(s))

@@ -9,7 +9,7 @@ from rag.embed import HashEmbedder
 from rag.generate import ExtractiveGenerator
 from rag.indexer import build_index
 from rag.store import load_index
-from ui.handlers import Session, UploadError, add_uploads, chat_turn, render_sources, safe_name
+from rag.ui.handlers import Session, UploadError, add_uploads, chat_turn, render_sources, safe_name
 
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1"> [click](javascript:alert(1))'
 

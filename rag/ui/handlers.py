@@ -7,6 +7,7 @@ Every piece of document or model text goes through `html.escape`; the only marku
 from __future__ import annotations
 
 import html
+import logging
 import re
 import shutil
 import unicodedata
@@ -15,11 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.answer import Delta, Done, Pipeline, QuestionError, Retrieved
+from rag.errors import RagError
 from rag.ingest import SUFFIXES
 from rag.records import Answer, Hit
 from rag.store import LoadedIndex
+from rag.text import HAN
 
 UPLOAD_SUFFIXES = SUFFIXES
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -148,16 +152,19 @@ def chat_turn(pipe: Pipeline, session: Session, question: str, k: int | None = N
                 session.questions.append(a.rewritten_question)
                 session.messages = base + [reply]
                 yield Turn(list(session.messages), render_sources(a, index, a.rewritten_question), True, a)
-    except QuestionError as e:
-        session.messages = base + [{"role": "assistant", "content": _text(str(e))}]
+    except RagError as e:  # the user can act on it (empty question, generation server down, …)
+        log.info("chat turn refused: %s", e)
+        session.messages = base + [{"role": "assistant", "content": _text(f"⚠ {e}" if not isinstance(e, QuestionError)
+                                                                            else str(e))}]
         yield Turn(list(session.messages), "", True)
-    except Exception as e:  # any failure reaches the user as one short line, never a traceback
+    except Exception as e:  # a bug: logged with its traceback; the user sees one short line
+        log.exception("chat turn failed for question %r", question[:200])
         msg = f"⚠ Something went wrong: {type(e).__name__}: {str(e)[:200]}"
         session.messages = base + [{"role": "assistant", "content": _text(msg)}]
         yield Turn(list(session.messages), "", True)
 
 
-class UploadError(ValueError):
+class UploadError(RagError, ValueError):
     pass
 
 
@@ -167,7 +174,7 @@ def safe_name(name: str) -> str:
     base = unicodedata.normalize("NFC", base)
     if base.startswith("."):
         raise UploadError(f"invalid file name {name!r} (hidden or empty)")
-    base = re.sub(r"[^\w.\-\u3400-\u9fff ]", "_", base).strip(" .")
+    base = re.sub(rf"[^\w.\-{HAN} ]", "_", base).strip(" .")
     if not base or base.startswith("."):
         raise UploadError(f"invalid file name {name!r}")
     return base[:120]

@@ -1,0 +1,44 @@
+"""Open a ready question-answering pipeline: the one place that wires the embedder, the index and
+the generator together. The CLI (`rag ask`, `rag chat`, `rag eval`), the chat UI, the benchmark
+suites and the benchmarks all start here, so they all answer from the same path.
+
+>>> pipe = open_pipeline(load_settings())                       # doctest: +SKIP
+>>> pipe.ask("上海有多少家重点人工智能企业？").text               # doctest: +SKIP
+'上海有1,149家重点人工智能企业[2]。'
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from .answer import Pipeline
+from .embed import Embedder, load_embedder
+from .generate import AnyGenerator, load_generator
+from .indexer import IndexSummary, build_index
+from .settings import Settings
+from .store import current_generation, load_index
+
+
+def open_pipeline(settings: Settings, *, ensure_index: bool = True, with_generator: bool = True,
+                  embedder: Embedder | None = None, generator: AnyGenerator | None = None,
+                  quiet: bool = True, warn: Callable[[str], None] | None = None) -> Pipeline:
+    """Load the models the settings name (or use the ones given) and the live index.
+
+    With `ensure_index` the index is first brought up to date with the corpus (incremental: a
+    no-op costs reading the corpus, nothing is embedded); a missing corpus folder with an existing
+    index just uses the index. `quiet` hides the embedding progress bar. The build's summary is
+    kept as `pipe.build_summary`."""
+    warn = warn or (lambda msg: print(msg, file=sys.stderr))
+    if generator is None and with_generator:  # first: a misconfigured backend fails before minutes of indexing
+        generator = load_generator(settings)
+    embedder = embedder or load_embedder(settings)
+    summary: IndexSummary | None = None
+    if ensure_index:
+        if settings.corpus_path.is_dir() or current_generation(settings.index_path) is None:
+            summary = build_index(settings, embedder, quiet=quiet, warn=warn)
+        else:
+            warn(f"corpus folder {settings.corpus_path} not found: answering from the index as it is")
+    pipe = Pipeline(settings, embedder, generator, load_index(settings.index_path, expect_model=embedder.model_id))
+    pipe.build_summary = summary
+    return pipe

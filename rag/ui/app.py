@@ -1,0 +1,143 @@
+"""The Gradio chat app over rag's public API. Start it with `rag chat` (or `python ui/app.py`).
+
+Heavy things (models, index) load once in `launch`; each browser session keeps its own
+conversation in a gr.State. Handlers live in rag/ui/handlers.py as plain functions. Errors,
+uploads and index rebuilds are logged (stdlib logging, to stderr).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from rag.answer import Pipeline
+from rag.indexer import build_index
+from rag.pipeline import open_pipeline
+from rag.settings import Settings
+from rag.store import LockedError, current_generation
+from rag.ui.handlers import UPLOAD_SUFFIXES, Session, add_uploads, chat_turn, render_sources
+
+log = logging.getLogger("rag.ui")
+
+CSS = """
+.source { border: 1px solid #ddd; border-radius: 6px; padding: 6px 8px; margin: 6px 0; font-size: 0.9em; }
+.source.cited { border-color: #3b82f6; }
+.source:target { box-shadow: 0 0 0 3px #93c5fd; }
+.src-meta, .score { color: #666; font-size: 0.85em; }
+.src-body mark { background: #fde68a; }
+.unsupported { text-decoration: underline wavy #dc2626; }
+.abstain { color: #92400e; }
+.rewritten { color: #666; font-size: 0.8em; }
+a.cite { font-weight: 600; text-decoration: none; }
+#sources { max-height: 70vh; overflow-y: auto; }
+"""
+
+EXAMPLES = [
+    "上海有多少家重点人工智能企业？",
+    "What is the number of AI core enterprises in China?",
+    "我国智能算力规模有多大？",
+    "What did Tao Qing say about large models?",
+]
+
+
+def describe(pipe: Pipeline, settings: Settings) -> str:
+    ix = pipe.index
+    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(ix.manifest.created))
+    gen = getattr(pipe.generator, "model_id", "none")
+    return (f"**Backend** {settings.backend} · **generator** {gen}  \n"
+            f"**Embeddings** {ix.manifest.embed_model} · **index** {len(ix.manifest.docs)} documents, "
+            f"{ix.manifest.n_chunks} chunks, built {built}")
+
+
+def build_app(pipe: Pipeline, settings: Settings) -> gr.Blocks:
+    def respond(question: str, session: Session | None, k: int):
+        session = session or Session()
+        for turn in chat_turn(pipe, session, question, k=int(k)):
+            yield "", turn.messages, turn.sources or gr.skip(), session
+
+    def api_chat(question: str, session: Session | None) -> tuple[dict, Session]:
+        """One question through the same path; returns the `rag ask --json` record."""
+        session = session or Session()
+        last = None
+        for turn in chat_turn(pipe, session, question):
+            last = turn
+        if last is None or last.answer is None:
+            message = last.messages[-1]["content"] if last else "no answer"
+            return {"question": question, "error": message}, session
+        return last.answer.to_json(), session
+
+    def upload(files, progress=gr.Progress()):
+        if not files:
+            return "Choose files first. / 请先选择文件。", gr.skip()
+        paths = [Path(f) for f in files]
+        names = [Path(f).name for f in files]
+        lines, saved = add_uploads(paths, names, settings.corpus_path, settings.upload_max_mb)
+        log.info("upload: %s", "; ".join(lines))
+        if saved:
+            progress(0.3, desc="indexing")
+            try:
+                summary = build_index(settings, pipe.embedder, quiet=True, warn=lambda m: lines.append(m))
+            except LockedError as e:
+                log.warning("upload: index rebuild refused: %s", e)
+                return "\n".join(lines + [f"✗ {e}"]), gr.skip()
+            pipe.reload_index()
+            lines.append(f"indexed: {summary.docs_added} added, {summary.docs_changed} changed, "
+                         f"{summary.chunks_embedded} chunks embedded in {summary.seconds:.1f} s")
+            log.info("index rebuilt after upload: %s", lines[-1])
+        return "\n".join(lines), describe(pipe, settings)
+
+    with gr.Blocks(title="Bilingual document Q&A") as app:
+        session = gr.State(None)
+        gr.Markdown("## 文档问答 · Document Q&A\nAsk in Chinese or English; every sentence cites its passages.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", render_markdown=True,
+                                     sanitize_html=True)
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Ask a question… / 输入问题…", show_label=False, scale=5,
+                                     elem_id="question", max_length=10000)
+                    send = gr.Button("Ask / 提问", variant="primary", scale=1, elem_id="send")
+                gr.Examples(EXAMPLES, inputs=box, label="Examples / 示例")
+            with gr.Column(scale=2):
+                sources = gr.HTML(render_sources(None, pipe.index), elem_id="sources", label="Sources")
+        with gr.Accordion("Settings and documents / 设置与文档", open=False):
+            info = gr.Markdown(describe(pipe, settings), elem_id="info")
+            k = gr.Slider(1, 10, value=settings.k, step=1, label="Passages retrieved / 检索段落数")
+            files = gr.File(file_count="multiple", file_types=sorted(UPLOAD_SUFFIXES),
+                            label=f"Add documents (≤ {settings.upload_max_mb} MB each)", elem_id="upload")
+            add = gr.Button("Add to corpus / 加入文档库", elem_id="add")
+            status = gr.Textbox(label="Upload status", interactive=False, lines=3, elem_id="upload-status")
+        api_in = gr.Textbox(visible=False)
+        api_out = gr.JSON(visible=False)
+        api_btn = gr.Button(visible=False)
+
+        outs = [box, chatbot, sources, session]
+        for trigger in (box.submit, send.click):
+            trigger(respond, [box, session, k], outs, concurrency_id="model", concurrency_limit=1,
+                    api_visibility="private")
+        api_btn.click(api_chat, [api_in, session], [api_out, session], api_name="chat", concurrency_id="model",
+                      concurrency_limit=1)
+        add.click(upload, [files], [status, info], concurrency_id="index", concurrency_limit=1,
+                  api_visibility="private")
+    return app
+
+
+def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if current_generation(settings.index_path) is None:
+        log.info("no index in %s: building it from %s", settings.index_path, settings.corpus_path)
+    pipe = open_pipeline(settings, quiet=False)  # incremental index update: cheap when nothing changed
+    if pipe.build_summary and pipe.build_summary.chunks_embedded:
+        s = pipe.build_summary
+        log.info("index updated: %d added, %d changed, %d removed; %d chunks embedded in %.1f s",
+                 s.docs_added, s.docs_changed, s.docs_removed, s.chunks_embedded, s.seconds)
+    app = build_app(pipe, settings)
+    app.queue(default_concurrency_limit=1, max_size=64)
+    log.info("chat on http://%s:%s", host, port)
+    print(f"chat on http://{host}:{port}", file=sys.stderr, flush=True)
+    app.launch(server_name=host, server_port=port, show_error=False, css=CSS, quiet=True,
+               max_file_size=f"{settings.upload_max_mb}mb")
