@@ -14,18 +14,22 @@ from collections.abc import Callable, Sequence
 from .records import Chunk, Document
 from .text import add_span, split_sentences
 
-CHUNKER_VERSION = "sentence-v2"  # bump when chunk boundaries change for the same text
+CHUNKER_VERSION = "sentence-v3"  # bump when chunk boundaries change for the same text (v3: over-long runs always cut to fit)
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 _SOFT = re.compile(r"(?:[，、：]|(?<!\d)[,:]|[,:](?!\d))\s*")  # where an over-long sentence may be split
+_SPACE = re.compile(r"\s+")
 
 
 def _split_long(text: str, span: tuple[int, int], tokens: int, budget: int) -> list[tuple[int, int]]:
-    """Split one sentence longer than the budget at commas (or spaces), pieces of about equal size."""
+    """Split one sentence longer than the budget into pieces of about equal size: at clause
+    punctuation (，、：, and : not inside numbers), else at spaces, else at even character steps."""
     start, end = span
     target = (end - start) / max(2, -(-tokens // budget))
-    soft = [m.end() for m in _SOFT.finditer(text, start, end)] or [m.end() for m in re.finditer(r"\s+", text[:end])
-                                                                      if m.end() > start]
+    soft = [m.end() for m in _SOFT.finditer(text, start, end)] or [m.end() for m in _SPACE.finditer(text, start, end)]
+    if not soft:  # one unbroken run (no punctuation, no spaces): cut every quarter piece
+        step = max(1, int(target // 4))
+        soft = list(range(start + step, end, step))
     cuts = [start]
     prev = None
     for pos in soft:
@@ -42,7 +46,7 @@ def _split_long(text: str, span: tuple[int, int], tokens: int, budget: int) -> l
 def _safe_cut(text: str, a: int, b: int) -> int:
     """A cut point near the middle of [a, b) that is not inside a number or a Latin word."""
     mid = (a + b) // 2
-    for delta in range(0, (b - a) // 2):
+    for delta in range(0, min((b - a) // 2, 200)):  # a longer unbroken word is cut at the middle
         for pos in (mid + delta, mid - delta):
             if a < pos < b and not (text[pos - 1].isalnum() and text[pos].isalnum()
                                     and (text[pos - 1].isascii() or text[pos].isascii())):
@@ -50,28 +54,35 @@ def _safe_cut(text: str, a: int, b: int) -> int:
     return mid
 
 
+def _fit(text: str, span: tuple[int, int], tokens: int, budget: int, count_tokens: TokenCounter
+         ) -> list[tuple[tuple[int, int], int]]:
+    """`span` as pieces within `budget` tokens each, with their token counts (halved until they fit)."""
+    if tokens <= budget or span[1] - span[0] <= 1:
+        return [(span, tokens)]
+    mid = _safe_cut(text, *span)
+    halves = [(span[0], mid), (mid, span[1])]
+    counts = count_tokens([text[a:b] for a, b in halves])
+    return [piece for half, n in zip(halves, counts, strict=True) for piece in _fit(text, half, n, budget, count_tokens)]
+
+
 def chunk_document(doc: Document, count_tokens: TokenCounter, max_tokens: int = 200,
                    overlap: int = 40) -> list[Chunk]:
-    """Cut a document into chunks; `chunk.text == doc.text[chunk.start:chunk.end]`."""
+    """Cut a document into chunks of at most `max_tokens` tokens whatever the input (a 2 MB line
+    without punctuation included); `chunk.text == doc.text[chunk.start:chunk.end]`."""
     text = doc.text
     spans = split_sentences(text)
     lengths = count_tokens([text[a:b] for a, b in spans]) if spans else []
     units: list[tuple[int, int]] = []
     unit_tokens: list[int] = []
     for span, n in zip(spans, lengths, strict=True):
-        if n <= max_tokens:
-            units.append(span)
-            unit_tokens.append(n)
-            continue
-        parts = _split_long(text, span, n, max_tokens)
-        for part, m in zip(parts, count_tokens([text[a:b] for a, b in parts]), strict=True):
-            while m > max_tokens and part[1] - part[0] > 1:  # still too long: halve it
-                mid = _safe_cut(text, part[0], part[1])
-                units.append((part[0], mid))
-                unit_tokens.append(count_tokens([text[part[0]:mid]])[0])
-                part = (mid, part[1])
-                m = count_tokens([text[part[0]:part[1]]])[0]
-            units.append(part)
+        pieces = [(span, n)]
+        if n > max_tokens:
+            parts = _split_long(text, span, n, max_tokens)
+            counts = count_tokens([text[a:b] for a, b in parts])
+            pieces = [p for part, m in zip(parts, counts, strict=True)
+                      for p in _fit(text, part, m, max_tokens, count_tokens)]
+        for piece, m in pieces:
+            units.append(piece)
             unit_tokens.append(m)
     chunks: list[Chunk] = []
     i = 0
