@@ -159,7 +159,7 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
     if args.json:
         print(json.dumps(j, ensure_ascii=False))
         return 0
-    print(f"index {s.index_path}: {j['docs_added']} added, {j['docs_changed']} changed, "
+    print(f"index {s.index_path}: {j['files_seen']} files: {j['docs_added']} added, {j['docs_changed']} changed, "
           f"{j['docs_removed']} removed, {j['docs_unchanged']} unchanged, {j['docs_skipped']} skipped; "
           f"{j['chunks_total']} chunks ({j['chunks_embedded']} embedded) in {j['seconds']:.1f} s"
           + (f", {j['chunks_per_second']:.1f} chunks/s" if j["chunks_embedded"] else ""))

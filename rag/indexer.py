@@ -42,6 +42,7 @@ class IndexSummary:
     docs_removed: int = 0
     docs_unchanged: int = 0
     docs_skipped: int = 0
+    files_seen: int = 0  # every file under the corpus folder: added + changed + unchanged + skipped
     chunks_total: int = 0
     chunks_embedded: int = 0
     seconds: float = 0.0
@@ -51,7 +52,7 @@ class IndexSummary:
     def to_json(self) -> dict:
         return {
             "docs_added": self.docs_added, "docs_changed": self.docs_changed, "docs_removed": self.docs_removed,
-            "docs_unchanged": self.docs_unchanged, "docs_skipped": self.docs_skipped,
+            "docs_unchanged": self.docs_unchanged, "docs_skipped": self.docs_skipped, "files_seen": self.files_seen,
             "chunks_total": self.chunks_total, "chunks_embedded": self.chunks_embedded,
             "seconds": round(self.seconds, 2),
             "chunks_per_second": round(self.chunks_embedded / self.seconds, 2) if self.seconds else 0.0,
@@ -118,6 +119,7 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
             warn(summary.rebuilt_reason)
         docs, summary.skipped = read_corpus(corpus, warn)
         summary.docs_skipped = len(summary.skipped)
+        summary.files_seen = len(docs) + len(summary.skipped)
         old_docs = prev.manifest.docs if prev else {}
         old_rows = {c.id: i for i, c in enumerate(prev.chunks)} if prev else {}
 

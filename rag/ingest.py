@@ -1,4 +1,5 @@
-"""Read source files (.txt .md .html .pdf .docx) into cleaned Documents with metadata.
+"""Read source files into cleaned Documents with metadata: text and Markdown here, the other
+formats (.html .pdf .docx .csv .xlsx .json, images) through `readers.py`.
 
 >>> doc = read_document(Path("seeds/003_aea3d6d152eb6b7f.txt"))  # doctest: +SKIP
 >>> doc.title, doc.date
@@ -7,53 +8,19 @@
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+from . import ocr
 from .clean import clean_text, dedupe_paragraphs
-from .errors import RagError
+from .readers import READERS, SUFFIXES, TABLE_SUFFIXES, IngestError, decode_bytes, split_front_matter
 from .records import Document
 from .text import detect_lang
 
-SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
 MAX_BYTES = 200 * 1024 * 1024
-
-
-class IngestError(RagError, ValueError):
-    """A file that cannot be read; the message is one line for the user."""
-
-
-# ---------------------------------------------------------------- bytes -> text
-
-_BOMS = [(codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")]
-
-
-def decode_bytes(data: bytes) -> str:
-    """Decode text in UTF-8, GB18030/GBK, UTF-16/32 (BOM) or whatever charset-normalizer finds."""
-    for bom, enc in _BOMS:
-        if data.startswith(bom):
-            return data.decode(enc, errors="replace")
-    if b"\x00" in data[:4096]:
-        even, odd = data[0:4096:2].count(0), data[1:4096:2].count(0)
-        if max(even, odd) > 0.3 * len(data[:4096]) / 2 and min(even, odd) < 0.05 * len(data[:4096]) / 2:
-            return data.decode("utf-16-be" if even > odd else "utf-16-le", errors="replace")
-        raise IngestError("binary file (contains NUL bytes)")
-    for enc in ("utf-8", "gb18030"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None:
-        raise IngestError("binary file or unknown text encoding")
-    return str(best)
 
 
 def _looks_binary(text: str) -> bool:
@@ -61,65 +28,6 @@ def _looks_binary(text: str) -> bool:
         return False
     bad = sum(1 for ch in text[:20000] if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\n\r\t\f"))
     return bad > 0.1 * min(len(text), 20000)
-
-
-# ---------------------------------------------------------------- format readers
-
-def _read_html(data: bytes) -> tuple[str, dict[str, str]]:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(decode_bytes(data), "html.parser")
-    meta: dict[str, str] = {}
-
-    def content(**attrs: str) -> str:
-        tag = soup.find("meta", attrs=attrs)
-        return str(tag.get("content", "")).strip() if tag else ""
-
-    meta["title"] = content(property="og:title") or (soup.title.get_text(strip=True) if soup.title else "")
-    meta["date"] = content(property="article:published_time") or content(name="date") or content(name="pubdate")
-    meta["author"] = content(name="author")
-    canon = soup.find("link", rel="canonical")
-    meta["url"] = content(property="og:url") or (str(canon.get("href", "")) if canon else "")
-    for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "aside", "form", "template"]):
-        tag.decompose()
-    body = soup.body or soup
-    blocks = [el.get_text(" ", strip=True) for el in body.find_all(["p", "h1", "h2", "h3", "h4", "li", "pre",
-                                                                      "blockquote", "td", "div"])
-              if not el.find(["p", "div", "li", "h1", "h2", "h3", "table"])]
-    text = "\n\n".join(b for b in blocks if b) or body.get_text("\n", strip=True)
-    return text, meta
-
-
-def _read_pdf(data: bytes) -> tuple[str, dict[str, str]]:
-    import io
-
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [p.extract_text() or "" for p in reader.pages]
-        info = reader.metadata or {}
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as e:
-        raise IngestError(f"malformed PDF ({type(e).__name__})") from None
-    meta = {"title": str(info.get("/Title", "") or ""), "author": str(info.get("/Author", "") or "")}
-    return "\n\n".join(pages), meta
-
-
-def _read_docx(data: bytes) -> tuple[str, dict[str, str]]:
-    import io
-    import zipfile
-
-    import docx
-
-    try:
-        d = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
-        raise IngestError(f"malformed DOCX ({type(e).__name__})") from None
-    cp = d.core_properties
-    meta = {"title": cp.title or "", "author": cp.author or "",
-            "date": cp.created.date().isoformat() if cp.created else ""}
-    return "\n\n".join(p.text for p in d.paragraphs), meta
 
 
 # ---------------------------------------------------------------- labelled headers and dates
@@ -223,7 +131,7 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
     """Read, clean and describe one file. Raises IngestError with a one-line reason."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise IngestError(f"unsupported file type {suffix or '(none)'}")
+        raise IngestError(f"unsupported type {suffix or '(no extension)'}")
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
@@ -235,21 +143,23 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
         raise IngestError(f"cannot read ({e.strerror or type(e).__name__})") from None
     if not data.strip():
         raise IngestError("empty file")
-    meta: dict[str, str] = {}
-    if suffix in (".html", ".htm"):
-        text, meta = _read_html(data)
-    elif suffix == ".pdf":
-        text, meta = _read_pdf(data)
-    elif suffix == ".docx":
-        text, meta = _read_docx(data)
-    else:
+    reader = READERS.get(suffix)
+    if reader is not None:
+        text, meta = reader(data)
+    else:  # plain text and Markdown
         text = decode_bytes(data)
         if _looks_binary(text):
             raise IngestError("binary file (not text)")
-    body, label_meta, fields = _split_labelled(clean_text(text))
+        text, meta = split_front_matter(text) if suffix in (".md", ".markdown") else (text, {})
+    if suffix in TABLE_SUFFIXES:  # rows are data: no labelled-header parsing, no guessed title
+        body, label_meta, fields = clean_text(text), {}, {}
+        meta["title"] = meta.get("title") or path.stem
+    else:
+        body, label_meta, fields = _split_labelled(clean_text(text))
     body = dedupe_paragraphs(clean_text(body))
     if not body.strip():
-        raise IngestError("no text after cleaning")
+        raise IngestError(f"scanned PDF or image: no text found{'' if ocr.available() else f' ({ocr.INSTALL_HINT})'}"
+                          if suffix in (".pdf", ".png", ".jpg", ".jpeg") else "no text after cleaning")
     for k, v in label_meta.items():
         if v and not meta.get(k):
             meta[k] = v
@@ -269,19 +179,23 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
 
 
 def iter_corpus(root: Path) -> Iterator[Path]:
-    """Supported files under `root`, sorted, following no symlink loops and skipping hidden files."""
+    """Every file under `root` (unsupported types too, so that the summary can list them), sorted,
+    following no symlink loops and skipping hidden files."""
     seen: set[tuple[int, int]] = set()
     for path in sorted(root.rglob("*")):
         if any(part.startswith(".") for part in path.relative_to(root).parts):
             continue
         try:
+            if path.is_symlink() and not path.exists():  # dangling link: reported as unreadable
+                yield path
+                continue
             if not path.is_file():
                 continue
             st = path.stat()
         except OSError:  # broken link, symlink loop
             yield path
             continue
-        if path.suffix.lower() in SUFFIXES and (st.st_dev, st.st_ino) not in seen:
+        if (st.st_dev, st.st_ino) not in seen:
             seen.add((st.st_dev, st.st_ino))
             yield path
 

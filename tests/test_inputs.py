@@ -58,3 +58,127 @@ def test_two_megabyte_single_line_document_answers_facts_at_10_50_90_percent(fak
         a = pipe.ask(question)
         assert not a.abstained and figure in a.text, (question, a.text)
         assert any(c.doc_id == "one_line" and c.supported for c in a.citations)
+
+
+# ---------------------------------------------------------------- PDFs, images, tables
+
+FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")  # Debian's fonts-wqy-microhei (.ci/run installs it)
+
+
+def _text_pdf(text: str) -> bytes:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        fig = plt.figure(figsize=(6, 2))
+        fig.text(0.05, 0.5, text)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="pdf")
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def _encrypted(pdf: bytes, user: str) -> bytes:
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    w = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    w.encrypt(user_password=user, owner_password="owner-secret", algorithm="AES-256")
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()
+
+
+def _page_image(lines: list[str], fmt: str) -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(FONT), 28)
+    img = Image.new("RGB", (1240, 120 + 70 * len(lines)), "white")
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        draw.text((40, 60 + 70 * i), line, font=font, fill="black")
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def test_owner_password_pdf_opens_and_user_password_pdf_is_skipped_with_the_reason(fake_settings, tmp_path):
+    from rag.ingest import read_document
+    from rag.readers import IngestError
+
+    pdf = _text_pdf("The Vexmoor foundry employs 4417 welders.")
+    (tmp_path / "owner.pdf").write_bytes(_encrypted(pdf, user=""))
+    (tmp_path / "locked.pdf").write_bytes(_encrypted(pdf, user="open-sesame"))
+    assert "4417 welders" in read_document(tmp_path / "owner.pdf").text
+    with pytest.raises(IngestError, match="^encrypted PDF: needs a password$"):
+        read_document(tmp_path / "locked.pdf")
+
+
+def test_scanned_pdf_without_ocr_says_so(tmp_path, monkeypatch):
+    from rag import ocr
+    from rag.ingest import read_document
+    from rag.readers import IngestError
+
+    pytest.importorskip("PIL")
+    if not FONT.exists():
+        pytest.skip("fonts-wqy-microhei not installed")
+    (tmp_path / "scan.pdf").write_bytes(_page_image(["Ningbo has 327 robot companies."], "PDF"))
+    monkeypatch.setattr(ocr, "available", lambda: False)
+    with pytest.raises(IngestError, match=r"scanned PDF: no text layer \(install the ocr extra"):
+        read_document(tmp_path / "scan.pdf")
+
+
+def test_ocr_of_a_rendered_bilingual_page_is_answered_with_a_citation(fake_settings, tmp_path):
+    pytest.importorskip("rapidocr_onnxruntime")
+    if not FONT.exists():
+        pytest.skip("fonts-wqy-microhei not installed")
+    corpus = tmp_path / "scans"
+    corpus.mkdir()
+    lines = ["宁波市共有机器人企业327家，其中规模以上企业58家。",
+             "Ningbo has 327 robot companies, 58 of them above designated size."]
+    (corpus / "scan.pdf").write_bytes(_page_image(lines, "PDF"))
+    (corpus / "photo.png").write_bytes(_page_image(["深圳市人工智能企业有1,920家。"], "PNG"))
+    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus)))
+    assert pipe.build_summary.docs_added == 2, pipe.build_summary.skipped
+    a = pipe.ask("宁波市共有多少家机器人企业？")
+    assert not a.abstained and "327" in a.text
+    assert any(c.doc_id == "scan" and c.supported for c in a.citations)
+    a = pipe.ask("深圳市人工智能企业有多少家？")
+    assert "1,920" in a.text and any(c.doc_id == "photo" for c in a.citations)
+
+
+def test_tables_and_data_files_are_rows_with_their_header_names(fake_settings, corpus):
+    from openpyxl import Workbook
+
+    (corpus / "cities.csv").write_text("城市,人工智能企业,年份\n上海,1149,2020\n北京,1500,2021\n", encoding="utf-8")
+    wb = Workbook()
+    wb.active.append(["company", "employees"])
+    wb.active.append(["Vexmoor Foundry", 4417])
+    wb.save(corpus / "staff.xlsx")
+    (corpus / "parks.json").write_text('[{"park": "Zhangjiang", "firms": 612}, {"park": "Lingang", "firms": 288}]',
+                                       encoding="utf-8")
+    (corpus / "notes.md").write_text("---\ntitle: Field notes\ndate: 2024-03-01\nauthor: Li\n---\n"
+                                     "The Plovik observatory recorded 6353 comets.\n", encoding="utf-8")
+    (corpus / "archive.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    (corpus / "README").write_text("no extension")
+    pipe = open_pipeline(fake_settings)
+    s = pipe.build_summary
+    assert s.files_seen == 11 and s.docs_added == 9 and s.docs_skipped == 2  # every file counted
+    assert any("archive.zip: unsupported type .zip" in line for line in s.skipped)
+    assert any("README: unsupported type (no extension)" in line for line in s.skipped)
+    texts = {c.doc_id: c.text for c in pipe.index.chunks}
+    assert "城市: 上海, 人工智能企业: 1149, 年份: 2020" in texts["cities"]
+    assert "company: Vexmoor Foundry, employees: 4417" in texts["staff"]
+    assert "park: Lingang, firms: 288" in texts["parks"]
+    assert texts["notes"].startswith("The Plovik") and "---" not in texts["notes"]
+    info = pipe.index.doc_info("notes")
+    assert (info.title, info.date) == ("Field notes", "2024-03-01")
+    a = pipe.ask("上海人工智能企业有多少家？")
+    assert "1149" in a.text and any(c.doc_id == "cities" for c in a.citations)
