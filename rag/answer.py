@@ -27,7 +27,7 @@ from .retrieve import Retriever
 from .rewrite import condense
 from .settings import Settings
 from .store import LoadedIndex, load_index
-from .text import detect_lang, has_words
+from .text import detect_lang, has_words, in_script, is_traditional
 
 if TYPE_CHECKING:
     from .indexer import IndexSummary
@@ -59,14 +59,21 @@ Event = Retrieved | Delta | Done
 
 
 def clean_question(question: str) -> str:
-    """Strip control characters and excess whitespace; truncate very long input; reject empty input."""
+    """Strip control characters and excess whitespace; reject empty input and, in the question's own
+    language and script, a question over MAX_QUESTION_CHARS (never cut silently)."""
     q = "".join(ch for ch in question if unicodedata.category(ch)[0] != "C" or ch in " \t")
     q = re.sub(r"\s+", " ", q).strip()
     if not q:
         raise QuestionError("Please type a question. / 请输入问题。")
     if not has_words(q):
         raise QuestionError("The question has no words to search for. / 问题中没有可检索的文字。")
-    return q[:MAX_QUESTION_CHARS]
+    if len(q) > MAX_QUESTION_CHARS:
+        if detect_lang(q) == "zh":
+            raise QuestionError(in_script(f"问题太长（{len(q):,} 个字符，上限 {MAX_QUESTION_CHARS:,} 个）。"
+                                          "请把问题缩短到一两句话再问。", is_traditional(q)))
+        raise QuestionError(f"The question is too long ({len(q):,} characters; the limit is "
+                            f"{MAX_QUESTION_CHARS:,}). Please shorten it to a sentence or two.")
+    return q
 
 
 class Pipeline:
@@ -103,6 +110,7 @@ class Pipeline:
         t0 = time.perf_counter()
         question = clean_question(question)
         lang = detect_lang(question)
+        traditional = lang == "zh" and is_traditional(question)  # answers follow the question's script
         standalone = condense(history, question, self.generator, lang) if history else question
         index = self._index
         retriever = Retriever(index, self.embedder, s)
@@ -112,9 +120,9 @@ class Pipeline:
         def finish(text: str, abstained: bool, raw: str = "", citations=(), unsupported=(),
                    first: float = 0.0, gen: float = 0.0, scores: dict | None = None) -> Done:
             total = time.perf_counter() - t0
-            return Done(Answer(question, lang, text, abstained, tuple(citations), hits, standalone,
-                               Timings(t_retrieve, first or total, gen, total), tuple(unsupported), raw,
-                               scores or {}))
+            return Done(Answer(question, lang, in_script(text, traditional), abstained, tuple(citations), hits,
+                               standalone, Timings(t_retrieve, first or total, gen, total),
+                               tuple(in_script(u, traditional) for u in unsupported), raw, scores or {}, traditional))
 
         best = max((h.dense_score for h in hits), default=0.0)
         if not hits or best < s.abstain_score or self.generator is None:
@@ -140,7 +148,7 @@ class Pipeline:
             if not pieces:
                 first = time.perf_counter() - t0
             pieces.append(piece)
-            yield Delta(piece)
+            yield Delta(in_script(piece, traditional))
         raw = "".join(pieces).strip()
         gen = time.perf_counter() - t_gen
         if not raw or model_refused(raw) or adds_nothing(raw, f"{question} {standalone}"):

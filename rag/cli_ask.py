@@ -11,18 +11,19 @@ from .cite import model_refused
 from .pipeline import open_pipeline
 from .records import Answer
 from .settings import Settings
+from .text import in_script
 
 
 def print_sources(answer: Answer, pipe: Pipeline, out=None) -> None:
     out = out or sys.stdout
     index = pipe.index
     if answer.abstained:
-        print("\nClosest passages:" if answer.lang == "en" else "\n最接近的段落：", file=out)
+        print("\nClosest passages:" if answer.lang == "en" else in_script("\n最接近的段落：", answer.traditional), file=out)
         for i, h in enumerate(answer.hits[:3], 1):
             info = index.doc_info(h.chunk.doc_id)
             print(f"  {i}. {info.title or info.id} ({h.dense_score:.2f}): {h.chunk.text[:120]}…", file=out)
         return
-    print("\nSources:" if answer.lang == "en" else "\n来源：", file=out)
+    print("\nSources:" if answer.lang == "en" else in_script("\n来源：", answer.traditional), file=out)
     seen = set()
     for c in answer.citations:
         if (c.n, c.supported) in seen:
@@ -45,13 +46,13 @@ def print_changes(answer: Answer, streamed: str, out=None) -> None:
     zh = answer.lang == "zh"
     if answer.abstained:
         if streamed.strip() and not model_refused(streamed):
-            print(("⚠ 上面的回答没有资料支持，已撤回。" if zh else "⚠ The draft above is not supported by the passages: withdrawn."),
+            print((in_script("⚠ 上面的回答没有资料支持，已撤回。", answer.traditional) if zh else "⚠ The draft above is not supported by the passages: withdrawn."),
                   file=out)
         if not streamed.strip() or not model_refused(streamed):
             print(answer.text, file=out)
         return
     if "".join(answer.text.split()) != "".join(streamed.split()):
-        print(("引用已更正：" if zh else "Citations corrected: ") + answer.text, file=out)
+        print((in_script("引用已更正：", answer.traditional) if zh else "Citations corrected: ") + answer.text, file=out)
 
 
 def cmd_ask(args: argparse.Namespace, s: Settings) -> int:

@@ -101,12 +101,14 @@ class Answer:
     unsupported: tuple[str, ...] = ()  # answer sentences no passage supports
     raw_text: str = ""  # the model's text before verification
     citation_scores: dict[str, float] = field(default_factory=dict)  # ALCE recall/precision, raw and final
+    traditional: bool = False  # a Chinese question in Traditional characters: the answer is shown in them
 
     def to_json(self) -> dict[str, Any]:
         """The record `rag ask --json` prints and `rag eval` writes."""
         return {
             "question": self.question,
             "lang": self.lang,
+            "script": ("hant" if self.traditional else "hans") if self.lang == "zh" else "latn",
             "answer": self.text,
             "abstained": self.abstained,
             "citations": [{"n": c.n, "doc_id": c.doc_id, "chunk_id": c.chunk_id, "supported": c.supported}

@@ -42,6 +42,48 @@ def has_words(text: str) -> bool:
     return bool(re.search(rf"[\w{HAN}]", text))
 
 
+# --- Traditional and Simplified Chinese -----------------------------------------------------------
+# Matching (keyword search, numbers, word overlap) runs on Simplified text, so a Traditional question
+# finds a Simplified passage and the other way round; answers are shown in the question's script.
+_converters: dict[str, object] = {}
+
+
+def _convert(text: str, config: str) -> str:
+    if not has_han(text):
+        return text
+    conv = _converters.get(config)
+    if conv is None:
+        import opencc
+
+        conv = _converters[config] = opencc.OpenCC(config)
+    return conv.convert(text)
+
+
+def to_simplified(text: str) -> str:
+    return _convert(text, "t2s")
+
+
+def to_traditional(text: str) -> str:
+    """Simplified -> Traditional characters (Taiwan standard forms, no phrase rewriting)."""
+    return _convert(text, "s2tw")
+
+
+def is_traditional(text: str) -> bool:
+    """More characters in `text` are specific to Traditional than to Simplified writing ("上海" alone,
+    written the same in both, is not)."""
+    if not has_han(text):
+        return False
+    as_simplified, as_traditional = to_simplified(text), to_traditional(text)
+    t_only = sum(a != b for a, b in zip(text, as_simplified, strict=False))
+    s_only = sum(a != b for a, b in zip(text, as_traditional, strict=False))
+    return t_only > s_only
+
+
+def in_script(text: str, traditional: bool) -> str:
+    """`text` (product strings and model output are Simplified) in the reader's script."""
+    return to_traditional(text) if traditional else text
+
+
 # --- language --------------------------------------------------------------------------------------
 _EN_FUNCTION = re.compile(r"\b(the|a|an|of|in|on|is|are|was|were|what|how|which|who|when|where|why|does|do|did|"
                           r"has|have|and|to|for|with|many|much)\b", re.IGNORECASE)
@@ -56,14 +98,14 @@ def han_ratio(text: str) -> float:
 
 
 def detect_lang(text: str, default: str = "en") -> str:
-    """'zh' or 'en'. Mixed text is decided by its grammar words (的/什么/吗 vs the/what/does), so
-    "What does 人工智能 mean?" is English and "OpenAI 的 GPT-4 是什么？" is Chinese; otherwise by the
-    share of Han characters."""
+    """'zh' (Simplified or Traditional) or 'en'. Mixed text is decided by its grammar words (的/什么/吗
+    vs the/what/does), so "What does 人工智能 mean?" is English and "OpenAI 的 GPT-4 是什么？" is
+    Chinese; otherwise by the share of Han characters."""
     if not has_han(text):
         return default if not _LATIN.search(text) else "en"
     if not _LATIN.search(text):
         return "zh"
-    en, zh = len(_EN_FUNCTION.findall(text)), len(_ZH_FUNCTION.findall(text))
+    en, zh = len(_EN_FUNCTION.findall(text)), len(_ZH_FUNCTION.findall(to_simplified(text)))
     if en != zh:
         return "zh" if zh > en else "en"
     return "zh" if han_ratio(text) >= 0.3 else "en"
@@ -104,7 +146,7 @@ def search_tokens(text: str) -> list[str]:
     for m in _SEARCH_WORD.finditer(text):
         tok = m.group(0)
         if is_han(tok[0]):
-            out.extend(w for w in _jieba().lcut_for_search(tok) if w not in ZH_STOP)
+            out.extend(w for w in _jieba().lcut_for_search(to_simplified(tok)) if w not in ZH_STOP)
         elif tok[0].isdigit():
             out.append(tok.replace(",", ""))
         else:
@@ -119,7 +161,7 @@ def content_words(text: str) -> set[str]:
     lower-cased English words of two or more letters, without `[n]` markers and stop words."""
     out: set[str] = set()
     for u in _WORD.findall(re.sub(r"\[\d+\]", "", text)):
-        out.update(_jieba().lcut(u) if is_han(u[0]) else [u.lower()])
+        out.update(_jieba().lcut(to_simplified(u)) if is_han(u[0]) else [u.lower()])
     return out - STOP
 
 
@@ -181,7 +223,8 @@ def digit_signature(num: str) -> str:
 
 
 def numbers_in(text: str) -> set[str]:
-    """Digit signatures of the numbers in `text`, including small number words ("four", "四项")."""
+    """Digit signatures of the numbers in `text`, including small number words ("four", "四项", "兩家")."""
+    text = to_simplified(text)
     found = {digit_signature(n) for n in NUMBER.findall(text)}
     found |= {digit_signature(_EN_NUMBERS[w.lower()]) for w in _EN_WORD.findall(text)}
     found |= {digit_signature(_ZH_DIGITS[c]) for c in _ZH_COUNT.findall(text)}

@@ -153,8 +153,10 @@ def test_unsearchable_questions_get_a_short_message(bad):
 
 
 def test_long_and_control_character_questions_are_cleaned():
-    q = clean_question("Shanghai\x00 AI\x1b[31m " + "x" * 20000)
-    assert "\x00" not in q and "\x1b" not in q and len(q) <= 1000
+    q = clean_question("Shanghai\x00 AI\x1b[31m companies?")
+    assert "\x00" not in q and "\x1b" not in q and q.startswith("Shanghai AI")
+    with pytest.raises(QuestionError, match="too long"):  # never cut silently (tests/test_inputs.py has more)
+        clean_question("Shanghai AI " + "x" * 20000)
 
 
 # ---- documents are data, not instructions

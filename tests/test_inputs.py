@@ -54,7 +54,7 @@ def test_two_megabyte_single_line_document_answers_facts_at_10_50_90_percent(fak
     pipe = open_pipeline(s)
     lengths = pipe.embedder.count_tokens([c.text for c in pipe.index.chunks])
     assert max(lengths) <= fake_settings.chunk_tokens  # nothing reaches the embedder beyond the budget
-    for fact, question, figure in FACTS.values():
+    for _, question, figure in FACTS.values():
         a = pipe.ask(question)
         assert not a.abstained and figure in a.text, (question, a.text)
         assert any(c.doc_id == "one_line" and c.supported for c in a.citations)
@@ -182,3 +182,50 @@ def test_tables_and_data_files_are_rows_with_their_header_names(fake_settings, c
     assert (info.title, info.date) == ("Field notes", "2024-03-01")
     a = pipe.ask("上海人工智能企业有多少家？")
     assert "1149" in a.text and any(c.doc_id == "cities" for c in a.citations)
+
+
+# ---------------------------------------------------------------- questions and scripts
+
+def test_too_long_question_is_refused_in_its_own_language_and_script(fake_settings):
+    from rag.answer import MAX_QUESTION_CHARS, QuestionError, clean_question
+
+    with pytest.raises(QuestionError, match=r"^The question is too long \(9,999 characters; the limit is 1,000\)"):
+        clean_question("How many companies? " * 500)
+    with pytest.raises(QuestionError, match="^问题太长（9,995 个字符，上限 1,000 个）"):
+        clean_question("上海有多少家重点人工智能企业？" * 666 + "上海有多少")
+    with pytest.raises(QuestionError, match="^問題太長"):
+        clean_question("臺灣有多少家人工智慧企業？" * 800)
+    assert clean_question("x" * MAX_QUESTION_CHARS) == "x" * MAX_QUESTION_CHARS  # at the limit: kept whole
+
+
+TRADITIONAL = ("臺灣積體電路製造公司（TSMC）2023年的營收為2兆1617億新臺幣。"
+               "該公司在全球晶圓代工市場的佔有率約為六成，總部設於新竹科學園區。")
+
+
+@pytest.mark.parametrize("question,traditional", [
+    ("臺灣積體電路製造公司2023年的營收是多少？", True),
+    ("台湾积体电路制造公司2023年的营收是多少？", False),
+    ("What was the TSMC revenue in 2023?", False),
+])
+def test_traditional_document_answered_in_traditional_simplified_and_english(fake_settings, tmp_path, question,
+                                                                             traditional):
+    corpus = tmp_path / "tw"
+    corpus.mkdir()
+    (corpus / "tsmc.txt").write_text(TRADITIONAL, encoding="utf-8")
+    (corpus / "other.txt").write_text("上海有1,149家重点人工智能企业。北京是中国的首都。", encoding="utf-8")
+    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus), abstain_score=0.0))  # the hash fake is not
+    a = pipe.ask(question)  # cross-lingual: the English question is found by its Latin words and number
+    assert not a.abstained, a.raw_text
+    assert "1617" in a.text and any(c.doc_id == "tsmc" and c.supported for c in a.citations)
+    assert a.traditional is traditional and a.to_json()["script"] == ("hant" if traditional else
+                                                                      "hans" if a.lang == "zh" else "latn")
+
+
+def test_abstention_follows_the_question_script(fake_settings, tmp_path):
+    corpus = tmp_path / "tw"
+    corpus.mkdir()
+    (corpus / "tsmc.txt").write_text(TRADITIONAL, encoding="utf-8")
+    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus), abstain_score=0.99))
+    a = pipe.ask("高雄有多少家機器人企業？")
+    assert a.abstained and a.text == "資料中沒有找到這個問題的答案。"
+    assert pipe.ask("高雄有多少家机器人企业？").text == "资料中没有找到这个问题的答案。"

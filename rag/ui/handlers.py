@@ -20,7 +20,7 @@ from rag.errors import RagError
 from rag.ingest import SUFFIXES
 from rag.records import Answer, Hit
 from rag.store import LoadedIndex
-from rag.text import HAN
+from rag.text import HAN, in_script
 
 UPLOAD_SUFFIXES = SUFFIXES
 log = logging.getLogger(__name__)
@@ -45,9 +45,9 @@ _MARK = re.compile(r"\[(\d{1,3})\]")
 def render_answer(answer: Answer, index: LoadedIndex) -> str:
     """The verified answer: `[n]` markers become links to the passage, unsupported sentences are marked."""
     if answer.abstained:
-        head = "资料中没有找到答案。" if answer.lang == "zh" else "Not in the documents."
+        head = in_script("资料中没有找到答案。", answer.traditional) if answer.lang == "zh" else "Not in the documents."
         return (f'<div class="abstain"><b>⚠ {_text(head)}</b> {_text(answer.text)}</div>'
-                + _closest(answer.hits, index, answer.lang))
+                + _closest(answer.hits, index, answer.lang, answer.traditional))
     body = _text(answer.text)
     for sentence in answer.unsupported:
         esc = _text(sentence.rstrip("。.!?！？"))
@@ -56,8 +56,8 @@ def render_answer(answer: Answer, index: LoadedIndex) -> str:
     return body
 
 
-def _closest(hits: Sequence[Hit], index: LoadedIndex, lang: str) -> str:
-    title = "最接近的段落：" if lang == "zh" else "Closest passages:"
+def _closest(hits: Sequence[Hit], index: LoadedIndex, lang: str, traditional: bool = False) -> str:
+    title = in_script("最接近的段落：", traditional) if lang == "zh" else "Closest passages:"
     items = "".join(f"<li>{_text(_title(index, h))}: {_text(_clip(h.chunk.text, 160))}</li>" for h in hits[:3])
     return f'<div class="closest">{title}<ol>{items}</ol></div>'
 
