@@ -26,6 +26,9 @@ EXAMPLES = {
     "chat": "examples:\n  rag chat\n  rag chat --port 8080\n  rag chat --corpus my_docs --index my_index",
     "eval": "examples:\n  rag eval --limit 2\n  rag eval --type cross-lingual --sample 20\n"
             "  rag eval --retrieval-only\n  rag eval --save            # keep the run under eval/results/ as evidence",
+    "users": "examples:\n  rag users add alice --role editor\n  rag users add bob            # a reader\n"
+             "  echo \"$PASSWORD\" | rag users add ci --role reader --password-stdin\n  rag users list\n"
+             "  rag users remove bob\n  rag chat --host 0.0.0.0      # sign-in is then required",
     "models": "examples:\n  rag models pull\n  rag models list --verify\n  rag models pull --model-dir /media/usb/models",
 }
 
@@ -89,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     _generation(p)
     p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    _setting(p, "--users-file", "users_file", "chat users with roles and password hashes (`rag users add`)")
+    p.add_argument("--insecure", action="store_true",
+                   help="serve a non-loopback address without sign-in (default: refuse)")
 
     p = _sub(sub, "eval", "run an evaluation set and report metrics")
     _common(p)
@@ -110,6 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-keyword", dest="keyword_weight", action="store_const", const=0.0,
                    help=f"ablation: dense retrieval only (setting keyword_weight, default {DEFAULTS['keyword_weight']})")
 
+    p = _sub(sub, "users", "manage the chat's users: readers ask, editors also add and delete documents")
+    usub = p.add_subparsers(dest="users_cmd", required=True, metavar="ACTION")
+    for name, help in (("add", "add a user or change their role or password (asks for the password)"),
+                       ("remove", "remove a user"), ("list", "list users and roles")):
+        up = usub.add_parser(name, help=help, description=help, epilog=EXAMPLES["users"],
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        up.add_argument("--config", help="settings file (default rag.toml, or $RAG_CONFIG)")
+        _setting(up, "--file", "users_file", "the users file")
+        if name != "list":
+            up.add_argument("name", help="user name")
+    usub.choices["add"].add_argument("--role", choices=("reader", "editor"), default="reader",
+                                     help="reader (ask) or editor (ask, add and delete documents); default reader")
+    usub.choices["add"].add_argument("--password-stdin", action="store_true",
+                                     help="read the password from standard input instead of prompting")
+
     p = _sub(sub, "models", "download, verify and list the models")
     msub = p.add_subparsers(dest="models_cmd", required=True, metavar="ACTION")
     for name, help in (("pull", "fetch every pinned model file and verify its SHA-256"),
@@ -125,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 SETTING_KEYS = {"corpus_dir", "index_dir", "embed_model", "threads", "k", "backend", "generator_model", "verify",
-                "model_dir", "model_cache", "keyword_weight", "prompt_lang"}
+                "model_dir", "model_cache", "keyword_weight", "prompt_lang", "users_file"}
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -146,6 +167,37 @@ def cmd_models(args: argparse.Namespace, s: Settings) -> int:
     for r in rows:
         print(f"{r.name:38} {r.kind:10} {r.state:9} {r.size / 1e9:8.2f}G  {r.source}")
     return 0 if all(r.state == "verified" for r in rows) else 1
+
+
+def cmd_users(args: argparse.Namespace, s: Settings) -> int:
+    from pathlib import Path
+
+    from .users import UsersError, UserStore, remove_user, save_user
+
+    path = Path(s.users_file).expanduser()
+    if args.users_cmd == "list":
+        store = UserStore.load(str(path), s.users)
+        for user in sorted(store.users.values(), key=lambda u: u.name):
+            print(f"{user.name:20} {user.role}")
+        if not store:
+            print(f"no users in {path}: `rag chat` serves the loopback address without sign-in")
+        return 0
+    if args.users_cmd == "remove":
+        if not remove_user(path, args.name):
+            raise UsersError(f"no user {args.name!r} in {path}")
+        print(f"removed {args.name} from {path}")
+        return 0
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        import getpass
+
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise UsersError("the passwords differ")
+    save_user(path, args.name, args.role, password)
+    print(f"{args.name} ({args.role}) saved in {path} (scrypt hash; the file is readable by you only)")
+    return 0
 
 
 def cmd_index(args: argparse.Namespace, s: Settings) -> int:
@@ -187,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_models(args, s)
         if args.cmd == "index":
             return cmd_index(args, s)
+        if args.cmd == "users":
+            return cmd_users(args, s)
         if args.cmd == "ask":
             from .cli_ask import cmd_ask
 
@@ -194,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "chat":
             from .ui.app import launch
 
-            launch(s, host=args.host, port=args.port)
+            launch(s, host=args.host, port=args.port, insecure=args.insecure)
             return 0
         if args.cmd == "eval":
             from .evaluate import cmd_eval

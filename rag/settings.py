@@ -54,6 +54,9 @@ class Settings:
     support_threshold: float = 0.55  # cosine (answer sentence vs passage sentence) that counts as support
     prompt_lang: str = "auto"  # auto (the question's language) | en | zh
     upload_max_mb: int = 20
+    users_file: str = "users.toml"  # chat users (`rag users add NAME`); no file and no `users`: no sign-in,
+    # and `rag chat` serves the loopback address only
+    users: str = ""  # or inline: "name:role:scrypt-hash,…" (RAG_USERS)
 
     @property
     def corpus_path(self) -> Path:
@@ -92,7 +95,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "evidence": ("sentences", "chunks"),
     "prompt_lang": ("auto", "en", "zh"),
 }
-SECRETS = frozenset({"openai_api_key"})
+SECRETS = frozenset({"openai_api_key", "users"})
 
 
 def _coerce(name: str, raw: Any, kind: type) -> Any:

@@ -9,7 +9,9 @@ from rag.embed import HashEmbedder
 from rag.generate import ExtractiveGenerator
 from rag.indexer import build_index
 from rag.store import load_index
-from rag.ui.handlers import Session, UploadError, add_uploads, chat_turn, render_sources, safe_name
+from rag.ui.documents import UploadError, add_uploads, safe_name
+from rag.ui.handlers import Session, chat_turn, render_sources
+from rag.users import User
 
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1"> [click](javascript:alert(1))'
 
@@ -95,7 +97,7 @@ def test_uploads_respect_type_size_and_existing_files(tmp_path):
         p = src / f"f{i}"
         p.write_text(data)
         paths.append(p)
-    lines, saved = add_uploads(paths, list(files), corpus, max_mb=1)
+    lines, saved = add_uploads(paths, list(files), corpus, max_mb=1, user=User("local", "editor"))
     assert (corpus / "a.txt").read_text() == "old" and (corpus / "a-1.txt").read_text() == "new"
     assert any("saved as a-1.txt" in line for line in lines)
     assert any("unsupported type .exe" in line for line in lines)

@@ -15,11 +15,14 @@ from pathlib import Path
 import gradio as gr
 
 from rag.answer import Pipeline
+from rag.errors import RagError
 from rag.indexer import build_index
 from rag.pipeline import open_pipeline
 from rag.settings import Settings
-from rag.store import LockedError, current_generation
-from rag.ui.handlers import UPLOAD_SUFFIXES, Session, add_uploads, chat_turn, render_sources
+from rag.store import current_generation
+from rag.ui.documents import UPLOAD_SUFFIXES, add_uploads, delete_document, document_rows
+from rag.ui.handlers import Session, chat_turn, render_sources
+from rag.users import AuditLog, User, UsersError, UserStore, is_loopback
 
 log = logging.getLogger("rag.ui")
 
@@ -53,7 +56,8 @@ def describe(pipe: Pipeline, settings: Settings) -> str:
             f"{ix.manifest.n_chunks} chunks, built {built}")
 
 
-def build_app(pipe: Pipeline, settings: Settings) -> gr.Blocks:
+def build_app(pipe: Pipeline, settings: Settings, users: UserStore | None = None) -> gr.Blocks:
+    users = users or UserStore()
     def respond(question: str, session: Session | None, k: int):
         session = session or Session()
         for turn in chat_turn(pipe, session, question, k=int(k)):
@@ -70,25 +74,60 @@ def build_app(pipe: Pipeline, settings: Settings) -> gr.Blocks:
             return {"question": question, "error": message}, session
         return last.answer.to_json(), session
 
-    def upload(files, progress=gr.Progress()):
+    audit = AuditLog(settings.index_path / "audit.jsonl")
+
+    def who(request: gr.Request | None) -> User | None:
+        """The signed-in user (Gradio's sign-in sets request.username); the local editor when off."""
+        return users.user(getattr(request, "username", None) if request is not None else None)
+
+    def reindex(lines: list[str]) -> None:
+        summary = build_index(settings, pipe.embedder, quiet=True, warn=lines.append)
+        pipe.reload_index()
+        lines.append(f"indexed: {summary.docs_added} added, {summary.docs_changed} changed, "
+                     f"{summary.docs_removed} removed, {summary.chunks_embedded} chunks embedded in "
+                     f"{summary.seconds:.1f} s")
+        log.info("index rebuilt: %s", lines[-1])
+
+    def documents_view():
+        rows = document_rows(pipe.index, audit)
+        return rows, gr.update(choices=[r[0] for r in rows], value=None)
+
+    def upload(files, request: gr.Request, progress=gr.Progress()):
+        user = who(request)
         if not files:
-            return "Choose files first. / 请先选择文件。", gr.skip()
+            return "Choose files first. / 请先选择文件。", gr.skip(), gr.skip(), gr.skip()
         paths = [Path(f) for f in files]
-        names = [Path(f).name for f in files]
-        lines, saved = add_uploads(paths, names, settings.corpus_path, settings.upload_max_mb)
-        log.info("upload: %s", "; ".join(lines))
+        lines, saved = add_uploads(paths, [p.name for p in paths], settings.corpus_path, settings.upload_max_mb,
+                                   user, audit)
+        log.info("upload by %s: %s", user.name if user else "?", "; ".join(lines))
         if saved:
             progress(0.3, desc="indexing")
             try:
-                summary = build_index(settings, pipe.embedder, quiet=True, warn=lambda m: lines.append(m))
-            except LockedError as e:
+                reindex(lines)
+            except RagError as e:
                 log.warning("upload: index rebuild refused: %s", e)
-                return "\n".join(lines + [f"✗ {e}"]), gr.skip()
-            pipe.reload_index()
-            lines.append(f"indexed: {summary.docs_added} added, {summary.docs_changed} changed, "
-                         f"{summary.chunks_embedded} chunks embedded in {summary.seconds:.1f} s")
-            log.info("index rebuilt after upload: %s", lines[-1])
-        return "\n".join(lines), describe(pipe, settings)
+                return "\n".join(lines + [f"✗ {e}"]), gr.skip(), gr.skip(), gr.skip()
+        return ("\n".join(lines), describe(pipe, settings), *documents_view())
+
+    def delete(doc_id: str | None, request: gr.Request):
+        user = who(request)
+        if not doc_id:
+            return "Choose a document first. / 请先选择文档。", gr.skip(), gr.skip(), gr.skip()
+        try:
+            lines = [delete_document(doc_id, pipe.index, settings.corpus_path, user, audit)]
+            reindex(lines)
+        except RagError as e:
+            log.info("delete of %s by %s refused: %s", doc_id, user.name if user else "?", e)
+            return f"✗ {e}", gr.skip(), gr.skip(), gr.skip()
+        log.info("delete by %s: %s", user.name if user else "?", lines[0])
+        return ("\n".join(lines), describe(pipe, settings), *documents_view())
+
+    def on_load(request: gr.Request):
+        user = who(request)
+        editor = bool(user and user.can_edit)
+        badge = (f"Signed in as **{user.name}** ({user.role}) · [sign out](/logout)" if users and user
+                 else "Local session (no sign-in) · editor")
+        return badge, gr.update(visible=editor), gr.update(visible=editor), *documents_view()
 
     with gr.Blocks(title="Bilingual document Q&A") as app:
         session = gr.State(None)
@@ -105,12 +144,19 @@ def build_app(pipe: Pipeline, settings: Settings) -> gr.Blocks:
             with gr.Column(scale=2):
                 sources = gr.HTML(render_sources(None, pipe.index), elem_id="sources", label="Sources")
         with gr.Accordion("Settings and documents / 设置与文档", open=False):
+            badge = gr.Markdown(elem_id="user")
             info = gr.Markdown(describe(pipe, settings), elem_id="info")
             k = gr.Slider(1, 10, value=settings.k, step=1, label="Passages retrieved / 检索段落数")
-            files = gr.File(file_count="multiple", file_types=sorted(UPLOAD_SUFFIXES),
-                            label=f"Add documents (≤ {settings.upload_max_mb} MB each)", elem_id="upload")
-            add = gr.Button("Add to corpus / 加入文档库", elem_id="add")
-            status = gr.Textbox(label="Upload status", interactive=False, lines=3, elem_id="upload-status")
+            docs = gr.Dataframe(headers=["id", "title", "date", "chunks", "added by"], interactive=False,
+                                label="Documents / 文档", elem_id="documents", max_height=320)
+            with gr.Group(visible=False) as add_group:
+                files = gr.File(file_count="multiple", file_types=sorted(UPLOAD_SUFFIXES),
+                                label=f"Add documents (≤ {settings.upload_max_mb} MB each)", elem_id="upload")
+                add = gr.Button("Add to corpus / 加入文档库", elem_id="add")
+            with gr.Row(visible=False) as delete_row:
+                doomed = gr.Dropdown(label="Delete a document / 删除文档", choices=[], elem_id="delete-choice")
+                remove = gr.Button("Delete / 删除", variant="stop", elem_id="delete")
+            status = gr.Textbox(label="Status", interactive=False, lines=3, elem_id="upload-status")
         api_in = gr.Textbox(visible=False)
         api_out = gr.JSON(visible=False)
         api_btn = gr.Button(visible=False)
@@ -121,12 +167,22 @@ def build_app(pipe: Pipeline, settings: Settings) -> gr.Blocks:
                     api_visibility="private")
         api_btn.click(api_chat, [api_in, session], [api_out, session], api_name="chat", concurrency_id="model",
                       concurrency_limit=1)
-        add.click(upload, [files], [status, info], concurrency_id="index", concurrency_limit=1,
+        add.click(upload, [files], [status, info, docs, doomed], concurrency_id="index", concurrency_limit=1,
                   api_visibility="private")
+        remove.click(delete, [doomed], [status, info, docs, doomed], concurrency_id="index", concurrency_limit=1,
+                     api_visibility="private")
+        app.load(on_load, None, [badge, add_group, delete_row, docs, doomed], api_visibility="private")
     return app
 
 
-def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
+def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> None:
+    """Serve the chat. Sign-in is on whenever users are configured; a server reachable from other
+    machines refuses to start without users unless `insecure` says so."""
+    users = UserStore.load(settings.users_file, settings.users, 
+                           required=settings.users_file != Settings.users_file)  # an explicit file must exist
+    if not users and not is_loopback(host) and not insecure:
+        raise UsersError(f"refusing to serve on {host} without sign-in: set users_file (RAG_USERS_FILE; "
+                         "`rag users add NAME --role editor` creates it), or pass --insecure")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if current_generation(settings.index_path) is None:
         log.info("no index in %s: building it from %s", settings.index_path, settings.corpus_path)
@@ -135,9 +191,12 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> Non
         s = pipe.build_summary
         log.info("index updated: %d added, %d changed, %d removed; %d chunks embedded in %.1f s",
                  s.docs_added, s.docs_changed, s.docs_removed, s.chunks_embedded, s.seconds)
-    app = build_app(pipe, settings)
+    app = build_app(pipe, settings, users)
     app.queue(default_concurrency_limit=1, max_size=64)
-    log.info("chat on http://%s:%s", host, port)
+    log.info("chat on http://%s:%s (%s)", host, port,
+             f"sign-in on, {len(users.users)} users" if users else "no sign-in" + (", INSECURE" if insecure else ""))
     print(f"chat on http://{host}:{port}", file=sys.stderr, flush=True)
     app.launch(server_name=host, server_port=port, show_error=False, css=CSS, quiet=True,
-               max_file_size=f"{settings.upload_max_mb}mb")
+               max_file_size=f"{settings.upload_max_mb}mb",
+               auth=users.authenticate if users else None,
+               auth_message="Sign in to ask questions about the documents. / 请登录后提问。")

@@ -1,5 +1,6 @@
-"""Plain functions behind the chat UI: rendering answers and sources as safe HTML, the chat turn,
-and document upload. No Gradio here, so they are unit-tested without a browser.
+"""Plain functions behind the chat UI: rendering answers and sources as safe HTML, and the chat
+turn (documents are added and deleted in documents.py). No Gradio here, so they are unit-tested
+without a browser.
 
 Every piece of document or model text goes through `html.escape`; the only markup is ours.
 """
@@ -9,20 +10,15 @@ from __future__ import annotations
 import html
 import logging
 import re
-import shutil
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rag.answer import Delta, Done, Pipeline, QuestionError, Retrieved
 from rag.errors import RagError
-from rag.ingest import SUFFIXES
 from rag.records import Answer, Hit
 from rag.store import LoadedIndex
-from rag.text import HAN, in_script
+from rag.text import in_script
 
-UPLOAD_SUFFIXES = SUFFIXES
 log = logging.getLogger(__name__)
 
 
@@ -162,61 +158,3 @@ def chat_turn(pipe: Pipeline, session: Session, question: str, k: int | None = N
         msg = f"⚠ Something went wrong: {type(e).__name__}: {str(e)[:200]}"
         session.messages = base + [{"role": "assistant", "content": _text(msg)}]
         yield Turn(list(session.messages), "", True)
-
-
-class UploadError(RagError, ValueError):
-    pass
-
-
-def safe_name(name: str) -> str:
-    """A file name that cannot leave the corpus folder: base name only, no control or path characters."""
-    base = Path(name.replace("\\", "/")).name
-    base = unicodedata.normalize("NFC", base)
-    if base.startswith("."):
-        raise UploadError(f"invalid file name {name!r} (hidden or empty)")
-    base = re.sub(rf"[^\w.\-{HAN} ]", "_", base).strip(" .")
-    if not base or base.startswith("."):
-        raise UploadError(f"invalid file name {name!r}")
-    return base[:120]
-
-
-def add_uploads(paths: Sequence[Path], names: Sequence[str], corpus: Path, max_mb: int) -> tuple[list[str], list[str]]:
-    """Copy uploaded files into the corpus. Returns (lines describing what happened, saved file names).
-
-    Refuses unsupported types and oversized files; never overwrites an existing document: a file
-    with the same name and different content is saved under a new name, and the message says so."""
-    corpus.mkdir(parents=True, exist_ok=True)
-    lines, saved = [], []
-    for src, name in zip(paths, names, strict=True):
-        try:
-            clean = safe_name(name)
-            suffix = Path(clean).suffix.lower()
-            if suffix not in UPLOAD_SUFFIXES:
-                raise UploadError(f"{clean}: unsupported type {suffix or '(none)'} "
-                                  f"(allowed: {', '.join(sorted(UPLOAD_SUFFIXES))})")
-            size = Path(src).stat().st_size
-            if size > max_mb * 1024 * 1024:
-                raise UploadError(f"{clean}: {size / 1e6:.1f} MB is over the {max_mb} MB limit")
-            dest = corpus / clean
-            if dest.exists():
-                if dest.read_bytes() == Path(src).read_bytes():
-                    lines.append(f"{clean}: already in the corpus (unchanged)")
-                    continue
-                stem, i = dest.stem, 1
-                while dest.exists():
-                    dest = corpus / f"{stem}-{i}{suffix}"
-                    i += 1
-                lines.append(f"{clean}: a different document has this name; saved as {dest.name}")
-            if dest.resolve().parent != corpus.resolve():
-                raise UploadError(f"{clean}: refused (outside the corpus folder)")
-            tmp = dest.with_name(f".{dest.name}.part")
-            shutil.copyfile(src, tmp)
-            tmp.replace(dest)
-            saved.append(dest.name)
-            if not lines or not lines[-1].startswith(clean):
-                lines.append(f"{dest.name}: added")
-        except UploadError as e:
-            lines.append(f"✗ {e}")
-        except OSError as e:
-            lines.append(f"✗ {name}: {e.strerror or e}")
-    return lines, saved
