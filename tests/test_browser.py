@@ -25,17 +25,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def _start(tmp: Path, extra_env: dict[str, str]):
+    """`rag chat` on a free port over a copy of the seeds (plus an HTML document with script tags)."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is not installed: run `apt-get install chromium` (the CI script does)")
-    tmp = tmp_path_factory.mktemp("ui")
     corpus = tmp / "corpus"
     shutil.copytree(ROOT / "seeds", corpus)
     (corpus / "xss.html").write_text(XSS_DOC, encoding="utf-8")
     port = _free_port()
     env = {**os.environ, "RAG_EMBED_MODEL": "hash-256", "RAG_BACKEND": "extractive", "RAG_ABSTAIN_SCORE": "0.05",
-           "RAG_SUPPORT_THRESHOLD": "0.5", "RAG_MODEL_CACHE": str(tmp / "models")}
+           "RAG_SUPPORT_THRESHOLD": "0.5", "RAG_MODEL_CACHE": str(tmp / "models"), **extra_env}
     log = open(tmp / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "rag", "chat", "--corpus", str(corpus), "--index", str(tmp / "index"),
                              "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -49,27 +48,44 @@ def server(tmp_path_factory):
             if proc.poll() is not None:
                 pytest.fail("rag chat exited: " + (tmp / "server.log").read_text()[-2000:])
             time.sleep(0.5)
+    return proc, url
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ui")
+    proc, url = _start(tmp, {})
     yield url, tmp
     proc.terminate()
     proc.wait(timeout=20)
 
 
+def _browser(p):
+    return p.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"])
+
+
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        dialogs = []
-        pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        pg.goto(server[0])
-        pg.wait_for_selector("#question textarea", timeout=60000)
-        pg.dialogs = dialogs
-        yield pg
-        browser.close()
+        b = _browser(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    dialogs = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.goto(server[0])
+    pg.wait_for_selector("#question textarea", timeout=60000)
+    pg.dialogs = dialogs
+    yield pg
+    pg.close()
 
 
 def ask(page, question: str) -> str:
@@ -126,3 +142,40 @@ def test_document_html_and_scripts_stay_text(page):
     sources = page.locator("#sources").inner_text()
     assert "<script>" in sources or "<img" in sources  # shown as text
     assert page.locator("#sources script, #sources img, #chat a[href^='javascript']").count() == 0
+
+
+def test_with_users_the_chat_asks_for_sign_in_and_readers_cannot_add(tmp_path_factory, browser):
+    """`rag chat` with a users file: Chromium gets a sign-in form; a reader can ask but sees no upload."""
+    from rag.users import save_user
+
+    tmp = tmp_path_factory.mktemp("signed")
+    save_user(tmp / "users.toml", "rita", "reader", "reader-pass")
+    proc, url = _start(tmp, {"RAG_USERS_FILE": str(tmp / "users.toml")})
+    try:
+        # one browser for the whole module (Playwright's sync API cannot nest)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.goto(url)
+        pg.wait_for_selector("input[type=password]", timeout=60000)
+        assert pg.locator("#question textarea").count() == 0  # nothing but the sign-in form
+        pg.locator("input").first.fill("rita")
+        pg.fill("input[type=password]", "wrong-pass")
+        pg.keyboard.press("Enter")
+        pg.wait_for_timeout(1500)
+        assert pg.locator("#question textarea").count() == 0  # a wrong password gets nothing
+        pg.locator("input").first.fill("rita")
+        pg.fill("input[type=password]", "reader-pass")
+        pg.keyboard.press("Enter")
+        pg.wait_for_selector("#question textarea", timeout=60000)
+        answer = ask(pg, "How many key artificial intelligence companies does Shanghai have?")
+        assert "1,149" in answer
+        pg.get_by_text("Settings and documents").click()
+        pg.wait_for_selector("#user", timeout=10000)
+        pg.wait_for_function("document.querySelector('#user').innerText.includes('rita')", timeout=10000)
+        assert "reader" in pg.locator("#user").inner_text()
+        assert "001_53cdb50f1de54eeb" in pg.locator("#documents").inner_text()
+        assert not pg.locator("#add").is_visible() and not pg.locator("#delete").is_visible()
+        pg.screenshot(path=str(tmp / "signed-in-reader.png"))
+        pg.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
