@@ -91,6 +91,9 @@ def chunk_document(doc: Document, count_tokens: TokenCounter, max_tokens: int = 
         while j < len(units) and (j == i or total + unit_tokens[j] <= max_tokens):
             total += unit_tokens[j]
             j += 1
+        # token counts of pieces need not add up exactly (the tokenizer may merge across a cut): check
+        while j - 1 > i and count_tokens([text[units[i][0]:units[j - 1][1]]])[0] > max_tokens:
+            j -= 1
         start, end = units[i][0], units[j - 1][1]
         chunks.append(make_chunk(doc, start, end))
         if j >= len(units):
