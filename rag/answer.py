@@ -27,7 +27,7 @@ from .retrieve import Retriever
 from .rewrite import condense
 from .settings import Settings
 from .store import LoadedIndex, load_index
-from .text import detect_lang, has_words, in_script, is_traditional
+from .text import detect_lang, has_words, in_notation, in_script, is_traditional
 
 if TYPE_CHECKING:
     from .indexer import IndexSummary
@@ -169,7 +169,8 @@ class Pipeline:
         if v.supported_sentences == 0:
             yield finish(ABSTAIN[lang], True, raw, v.citations, v.unsupported, first, gen, scores)
             return
-        yield finish(v.text, False, raw, v.citations, v.unsupported, first, gen, scores)
+        # figures in the reader's notation ("224.6 billion yuan" in a Chinese answer -> "2246亿元"), by code
+        yield finish(in_notation(v.text, lang), False, raw, v.citations, v.unsupported, first, gen, scores)
 
     def _draft(self, question: str, lang: str, passages: Sequence[Passage]) -> Iterator[str]:
         """The generator's answer, streamed: a language model reads the prompt built from the

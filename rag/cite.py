@@ -1,7 +1,8 @@
 """Parse, verify and repair `[n]` citations in a generated answer.
 
-A sentence is supported by a passage when every number in it occurs in the passage (compared by
-significant digits, so "4,500", "4500家" and "224.6 billion" / "2246亿" match) and it is close in
+A sentence is supported by a passage when every number in it is stated in the passage (compared by
+value across notations, so "4,500", "4500家", "四千五百" match, "224.6 billion" matches "2246亿" and
+"216 billion" does not match "216億", which is 21.6 billion) and it is close in
 meaning to one of the passage's sentences: cosine of the multilingual embeddings at least
 `threshold`, or most of its words present in the passage.
 
@@ -18,7 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .records import Citation
-from .text import SENTENCE_END, content_words, has_han, numbers_in, search_tokens, split_sentences
+from .text import (
+    SENTENCE_END,
+    Quantity,
+    content_words,
+    has_han,
+    quantities,
+    same_quantity,
+    search_tokens,
+    split_sentences,
+)
 
 EmbedFn = Callable[[list[str]], np.ndarray]  # answer sentences -> normalised vectors
 
@@ -30,9 +40,14 @@ _MARKS_AFTER_STOP = re.compile(r"([。．.!?！？；;])((?:\s*\[\d{1,3}\])+)")
 ANCHORED_THRESHOLD = 0.35  # similarity needed when the claim's numbers all occur in the passage sentence
 
 
-def _distinctive(nums: set[str]) -> bool:
+def _distinctive(nums: list[Quantity]) -> bool:
     """Numbers specific enough to anchor a claim: at least one with two or more significant digits."""
-    return any(len(n) >= 2 for n in nums)
+    return any(abs(q.value) >= 10 or q.value != int(q.value) for q in nums)
+
+
+def _stated(claim: list[Quantity], source: list[Quantity]) -> bool:
+    """Every number of the claim is stated in the source, by value in any notation."""
+    return all(any(same_quantity(q, s) for s in source) for q in claim)
 
 
 def strip_markers(text: str) -> str:
@@ -86,8 +101,8 @@ class SupportChecker:
         self.passages = {p.n: p for p in passages}
         self.embed, self.threshold = embed, threshold
         self._vec_cache: dict[str, np.ndarray] = {}
-        self._numbers = {p.n: numbers_in(p.text) for p in passages}
-        self._sentence_numbers = {p.n: [numbers_in(t) for t in p.sentences] for p in passages}
+        self._numbers = {p.n: quantities(p.text) for p in passages}
+        self._sentence_numbers = {p.n: [quantities(t) for t in p.sentences] for p in passages}
         self._tokens = {p.n: set(search_tokens(p.text)) for p in passages}
 
     def _vectors(self, claims: list[str]) -> np.ndarray | None:
@@ -105,10 +120,10 @@ class SupportChecker:
         out = np.zeros((len(claims), len(ns)), dtype=np.float32)
         vecs = self._vectors(claims)
         for i, claim in enumerate(claims):
-            nums = numbers_in(claim)
+            nums = quantities(claim)
             toks = set(search_tokens(claim))
             for j, n in enumerate(ns):
-                if not nums <= self._numbers[n]:
+                if not _stated(nums, self._numbers[n]):
                     continue
                 lexical = len(toks & self._tokens[n]) / len(toks) if toks else 0.0
                 semantic = 0.0
@@ -120,7 +135,7 @@ class SupportChecker:
                         # All of the claim's numbers in one sentence that is about the same thing: enough,
                         # even when that sentence packs several facts (which dilutes its similarity).
                         anchored = [float(sims[k]) for k, sn in enumerate(self._sentence_numbers[n])
-                                    if nums <= sn and k < len(sims)]
+                                    if k < len(sims) and _stated(nums, sn)]
                         if anchored and max(anchored) >= ANCHORED_THRESHOLD:
                             semantic = max(semantic, max(anchored))
                 out[i, j] = max(lexical * 0.9 if lexical >= 0.6 else 0.0, semantic)

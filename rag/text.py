@@ -11,14 +11,15 @@ definition everywhere (chunking, retrieval, prompts, verification, evaluation).
 >>> text = "上海有1,149家企业。规模达224.6亿元！Mr. Li left. Done"
 >>> [text[a:b] for a, b in split_sentences(text)]
 ['上海有1,149家企业。', '规模达224.6亿元！', 'Mr. Li left.', 'Done']
->>> sorted(numbers_in("4,500 firms, four of them in 上海, 三家 in 224.6 亿"))
-['2246', '3', '4', '45']
+>>> sorted(numbers_in("4,500 firms, four of them in 上海, 三家, 224.6 亿"))
+['22460000000', '3', '4', '4500']
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 # --- scripts ---------------------------------------------------------------------------------------
 # CJK Unified Ideographs, Extension A, Compatibility Ideographs and Extensions B-F (rare names).
@@ -207,25 +208,235 @@ def add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> N
             spans.append((start, end))
 
 
-# --- numbers ---------------------------------------------------------------------------------------
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_EN_NUMBERS = {w: str(i) for i, w in enumerate(
+# --- numbers --------------------------------------------------------------------------------------
+# Numbers are compared by value across notations: 224.6 billion = 2246亿, 4.5万 = 45,000 = 四万五千,
+# 30% = 百分之三十 = 30 percent, 第四届 = 4th = fourth, 2倍 = 2 times, full-width １２３ = 123.
+
+NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+_ZH_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ZH_UNIT = {"十": 10, "百": 100, "千": 1000}
+_ZH_SCALE = {"十": 10, "百": 100, "千": 1000, "万": 10**4, "亿": 10**8}
+_EN_SCALE = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12, "bn": 10**9, "mn": 10**6}
+_EN_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
-_EN_WORD = re.compile(r"\b(" + "|".join(_EN_NUMBERS) + r")\b", re.IGNORECASE)
-_ZH_DIGITS = {c: str(i) for i, c in enumerate("零一二三四五六七八九")} | {"两": "2", "十": "10"}
-_ZH_COUNT = re.compile(r"([零一二两三四五六七八九十])(?=[个项家部条次位名所批类种年月日大点])")
+_EN_ORDINALS = {w: i + 1 for i, w in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split())}
+_MEASURE = "个项家部条次位名所批类种年月日天周届倍点季期轮座艘台辆人只件份篇"  # a lone 一…九 counts before these
+_ZH_RUN = re.compile(r"[零〇一二两三四五六七八九十百千万亿]+")
+_ARABIC = re.compile(r"(?P<ord>第\s*)?(?P<pct>百分之)?(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s*"
+                     r"(?P<scale>(?:[十百千万亿]+(?=[^\d十百千万亿]|$))|(?:thousand|million|billion|trillion|bn|mn)(?![A-Za-z]))?"
+                     r"\s*(?P<suffix>%|(?:percent|per\s*cent|times|st|nd|rd|th)(?![A-Za-z])|倍)?", re.IGNORECASE)
+_EN_NUMBER_WORD = re.compile(r"\b(?P<word>" + "|".join([*_EN_WORDS, *_EN_ORDINALS]) + r")\b"
+                             r"(?:\s+(?P<scale>thousand|million|billion|trillion)\b)?"
+                             r"(?:\s*(?P<suffix>percent\b|per\s*cent\b|times\b))?", re.IGNORECASE)
 
 
-def digit_signature(num: str) -> str:
-    """The significant digits of a number as written: '4,500' -> '45', '224.6' -> '2246',
-    '2,246' -> '2246', '0.5' -> '5'. Equal signatures match across 224.6 billion / 2246亿."""
-    return re.sub(r"[.,]", "", num).strip("0") or "0"
+@dataclass(frozen=True)
+class Quantity:
+    """A number a text states, by value: `kind` is number, percent, times or ordinal; `digits` is
+    how many significant digits it was written with (a rounded figure matches what it rounds)."""
+
+    value: float
+    kind: str = "number"
+    digits: int = 15
+    span: tuple[int, int] = (0, 0)  # in the normalised text (`normalise_numbers`)
+    scaled: bool = False  # written with a common scale word (万, 亿, 万亿, million, billion, …)
+    mantissa: float = 0.0  # the number before its scale word
+    compound: bool = False  # a unit-like scale (230百亿亿次 = 230 EFLOPS): matched by mantissa too
+
+
+_MARKER = re.compile(r"\[\d{1,3}\]")
+COMMON_SCALES = {"十", "百", "千", "万", "亿", "十万", "百万", "千万", "十亿", "百亿", "千亿", "万亿",
+                 "thousand", "million", "billion", "trillion", "bn", "mn"}
+
+
+def normalise_numbers(text: str) -> str:
+    """Full-width digits and signs as ASCII, Traditional numerals as Simplified (兩 -> 两, 億 -> 亿),
+    citation markers blanked (same length: spans stay valid)."""
+    text = to_simplified(text).translate(_FULLWIDTH)
+    return _MARKER.sub(lambda m: " " * len(m.group(0)), text)
+
+
+_FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF05: ord("%"), 0xFF0E: ord("."), 0xFF0C: ord(",")}
+
+
+def zh_numeral(s: str) -> int | None:
+    """七百四十二 -> 742, 十二 -> 12, 两千 -> 2000, 三万五千 -> 35000, 一亿二千万 -> 120000000,
+    二〇二三 -> 2023 (digits read one by one when there is no unit)."""
+    if not s or any(c not in _ZH_DIGIT and c not in _ZH_SCALE for c in s):
+        return None
+    if not any(c in _ZH_SCALE for c in s):
+        return int("".join(str(_ZH_DIGIT[c]) for c in s))
+    total = section = 0
+    digit: int | None = None
+    for c in s:
+        if c in _ZH_DIGIT:
+            digit = _ZH_DIGIT[c]
+        elif c in _ZH_UNIT:
+            section += (1 if digit is None else digit) * _ZH_UNIT[c]
+            digit = None
+        elif c == "万":
+            section = (section + (digit or 0)) * 10**4
+            digit = None
+            if total:  # 一亿三万: the 万 section belongs under the 亿 part
+                total, section = total + section, 0
+        elif c == "亿":
+            total = (total + section + (digit or 0)) * 10**8
+            section, digit = 0, None
+    return total + section + (digit or 0)
+
+
+def _starts_word(t: str, a: int) -> bool:
+    """jieba segments t[a] as the start of a word ("有|三家|企业"), not inside one ("统一|部署")."""
+    start = max(0, a - 4)
+    pos = start
+    for w in _jieba().lcut(t[start:a + 3]):
+        if pos == a:
+            return True
+        if pos > a:
+            return False
+        pos += len(w)
+    return False
+
+
+def _sig_digits(mantissa: str, scaled: bool) -> int:
+    """Significant digits as written: '2.2' (trillion) -> 2; '4,500' -> 4 (a plain integer is exact)."""
+    digits = mantissa.replace(",", "")
+    if "." in digits or scaled:
+        return max(1, len(digits.replace(".", "").lstrip("0")))
+    return 15
+
+
+def quantities(text: str) -> list[Quantity]:
+    """Every number `text` states, with its value in plain units and its kind."""
+    t = normalise_numbers(text)
+    out: list[Quantity] = []
+    taken = [False] * (len(t) + 1)
+    for m in _ARABIC.finditer(t):
+        value = float(m["num"].replace(",", ""))
+        scale, suffix = m["scale"] or "", (m["suffix"] or "").lower()
+        for c in scale if scale and scale[0] in _ZH_SCALE else ():
+            value *= _ZH_SCALE[c]
+        if scale.lower() in _EN_SCALE:
+            value *= _EN_SCALE[scale.lower()]
+        kind = ("percent" if m["pct"] or suffix.startswith(("%", "per")) else "times" if suffix in ("倍", "times")
+                else "ordinal" if m["ord"] or suffix in ("st", "nd", "rd", "th") else "number")
+        common = scale.lower() in COMMON_SCALES
+        out.append(Quantity(value, kind, _sig_digits(m["num"], bool(scale)), m.span(), bool(scale) and common,
+                            float(m["num"].replace(",", "")), bool(scale) and not common))
+        for i in range(*m.span()):
+            taken[i] = True
+    for m in _ZH_RUN.finditer(t):
+        a, b = m.span()
+        run = m.group(0)
+        if taken[a] or (a and t[a - 1].isdigit()):
+            continue
+        before, after = t[max(0, a - 3):a], t[b:b + 1]
+        lone = len(run) == 1 or not any(c in _ZH_DIGIT for c in run)
+        if lone and not before.endswith(("第", "百分之")) and (not (after and after in _MEASURE)
+                                                             or not _starts_word(t, a)):
+            continue  # 一些, 统一部署, 千万不要: words, not numbers
+        value = zh_numeral(run)
+        if value is None:
+            continue
+        kind = ("percent" if before.endswith("百分之") else "ordinal" if before.endswith("第")
+                else "times" if after == "倍" else "number")
+        out.append(Quantity(float(value), kind, 15, (a - (3 if kind == "percent" else 0), b),
+                            any(c in "万亿" for c in run), float(value)))
+    for m in _EN_NUMBER_WORD.finditer(t):
+        word = m["word"].lower()
+        value = float(_EN_WORDS.get(word, _EN_ORDINALS.get(word, 0)))
+        scale = (m["scale"] or "").lower()
+        suffix = (m["suffix"] or "").lower()
+        kind = ("ordinal" if word in _EN_ORDINALS else "percent" if suffix.startswith("per")
+                else "times" if suffix == "times" else "number")
+        out.append(Quantity(value * _EN_SCALE.get(scale, 1), kind, 15, m.span(), bool(scale), value))
+    return sorted(out, key=lambda q: q.span)
+
+
+def _rounds_to(exact: float, shown: float, digits: int) -> bool:
+    if exact == shown:
+        return True
+    if digits >= 15 or exact == 0:
+        return abs(exact - shown) <= 1e-9 * max(abs(exact), 1.0)
+    magnitude = 10 ** (int(f"{abs(exact):e}".split("e")[1]) - digits + 1)
+    return abs(round(exact / magnitude) * magnitude - shown) <= 1e-9 * max(abs(shown), 1.0)
+
+
+def same_quantity(claim: Quantity, source: Quantity) -> bool:
+    """The claim states the source's value, in any notation, possibly rounded; a percent must be a
+    percent, an ordinal or a multiple may be written as a plain number."""
+    if claim.kind == "percent" and source.kind != "percent":
+        return False
+    if (claim.compound or source.compound) and _rounds_to(source.mantissa, claim.mantissa, claim.digits):
+        return True
+    return _rounds_to(source.value, claim.value, claim.digits)
+
+
+def numbers_supported(claim: str, source: str | list[Quantity]) -> bool:
+    """Every number of `claim` is stated in `source` (by value, across notations)."""
+    have = quantities(source) if isinstance(source, str) else source
+    return all(any(same_quantity(q, s) for s in have) for q in quantities(claim))
 
 
 def numbers_in(text: str) -> set[str]:
-    """Digit signatures of the numbers in `text`, including small number words ("four", "四项", "兩家")."""
-    text = to_simplified(text)
-    found = {digit_signature(n) for n in NUMBER.findall(text)}
-    found |= {digit_signature(_EN_NUMBERS[w.lower()]) for w in _EN_WORD.findall(text)}
-    found |= {digit_signature(_ZH_DIGITS[c]) for c in _ZH_COUNT.findall(text)}
-    return found
+    """The values `text` states, as canonical strings ("4500", "22460000000", "30%"): a set view."""
+    return {f"{q.value:.12g}" + ("%" if q.kind == "percent" else "") for q in quantities(text)}
+
+
+# --- numbers shown in the reader's notation -------------------------------------------------------
+
+def _fmt(x: float) -> str:
+    return f"{x:,.4f}".rstrip("0").rstrip(".") if x != int(x) else f"{int(x):,}"
+
+
+def zh_notation(value: float) -> str:
+    """2.246e11 -> '2246亿', 4.5e4 -> '4.5万', 1.2e12 -> '1.2万亿', 950 -> '950'."""
+    for unit, name in ((10**12, "万亿"), (10**8, "亿"), (10**4, "万")):
+        if abs(value) >= unit:
+            return _fmt(round(value / unit, 4)).replace(",", "") + name
+    return _fmt(value)
+
+
+def en_notation(value: float) -> str:
+    """2.246e11 -> '224.6 billion', 45000 -> '45,000', 1.2e6 -> '1.2 million'."""
+    for unit, name in ((10**12, "trillion"), (10**9, "billion"), (10**6, "million")):
+        if abs(value) >= unit:
+            return f"{_fmt(round(value / unit, 4))} {name}"
+    return _fmt(value)
+
+
+_MONEY = {"yuan": "元", "rmb": "元", "us dollars": "美元", "dollars": "美元", "元": " yuan", "美元": " US dollars"}
+_MONEY_ZH = re.compile(r"\s*(yuan|RMB|US dollars|dollars)\b", re.IGNORECASE)
+_MONEY_EN = re.compile(r"\s*(美元|元)")
+
+
+def in_notation(text: str, lang: str) -> str:
+    """Rewrite the scaled figures of an answer (万/亿 or million/billion) in the notation of `lang`:
+    a Chinese answer that quotes "224.6 billion yuan" says "2246亿 yuan" and so on. Plain numbers,
+    percentages and years are left as they are."""
+    t = normalise_numbers(text)
+    if len(t) != len(text):  # a conversion changed lengths: spans would not line up
+        return text
+    t = text.translate(_FULLWIDTH)  # markers and script kept; numbers found in the normalised copy
+    out, pos = [], 0
+    for q in quantities(text):
+        a, b = q.span
+        if not q.scaled or q.kind != "number" or a < pos:
+            continue
+        piece = t[a:b]
+        is_zh_form = bool(re.search(r"[万亿]", piece))
+        if (lang == "zh") == is_zh_form:
+            continue  # already in the reader's notation
+        want = zh_notation(q.value) if lang == "zh" else en_notation(q.value)
+        money = _MONEY_ZH.match(t, b) if lang == "zh" else _MONEY_EN.match(t, b)
+        if money:  # "224.6 billion yuan" -> "2246亿元", "2246亿元" -> "224.6 billion yuan"
+            want += _MONEY[money.group(1).lower()] if lang == "zh" else _MONEY[money.group(1)]
+            b = money.end()
+        else:
+            want += re.search(r"\s*$", piece).group(0)
+        if lang == "en" and a and t[a - 1].isalnum():
+            want = " " + want
+        out.append(t[pos:a] + want)
+        pos = b
+    return "".join(out) + t[pos:]

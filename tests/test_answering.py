@@ -92,6 +92,40 @@ def test_verification_keeps_correct_fixes_wrong_and_flags_unsupported():
     assert [(c.n, c.supported) for c in v.citations] == [(1, True), (2, True), (2, False)]
 
 
+def test_a_figure_in_the_other_languages_notation_is_supported_and_a_wrong_scale_is_not():
+    # one passage sentence, and an embedder that finds every claim on topic: the numbers decide
+    ps = [SourcePassage(1, "zh", "zh#1", "企业数量超4500家，规模达2246亿元。", ("企业数量超4500家，规模达2246亿元。",),
+                        np.array([[1.0, 0.0, 0.0, 0.0]], dtype=np.float32))]
+    checker = SupportChecker(ps, lambda texts: np.tile(np.array([1.0, 0, 0, 0], np.float32), (len(texts), 1)))
+    assert checker.verify("The industry scale reached 224.6 billion yuan [1].").supported_sentences == 1
+    assert checker.verify("More than 4.5 thousand companies [1].").supported_sentences == 1
+    assert checker.verify("企业数量超过四千五百家[1]。").supported_sentences == 1  # Chinese numerals
+    wrong = checker.verify("规模达224.6亿元[1]。")  # ten times smaller than 2246亿: another figure
+    assert wrong.supported_sentences == 0 and wrong.unsupported == ("规模达224.6亿元。",)
+    assert checker.verify("The scale reached 2,246 billion yuan [1].").supported_sentences == 0
+
+
+def test_figures_are_shown_in_the_questions_notation(fake_settings, tmp_path):
+    from rag.pipeline import open_pipeline
+
+    class Quoting:  # a model that copies a figure in the other language's notation
+        model_id = "quoting"
+
+        def count_tokens(self, text):
+            return len(text)
+
+        def stream(self, messages, max_tokens=256):
+            yield "上海人工智能产业规模达224.6 billion元[1]。"
+
+    corpus = tmp_path / "one"
+    corpus.mkdir()
+    (corpus / "sh.txt").write_text("上海人工智能产业规模达2246亿元。北京是中国的首都。", encoding="utf-8")
+    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus)), generator=Quoting())
+    a = pipe.ask("上海人工智能产业规模达到多少？")
+    assert not a.abstained, a.raw_text
+    assert a.text == "上海人工智能产业规模达2246亿元[1]。" and "billion" in a.raw_text
+
+
 def test_markers_pointing_nowhere_are_dropped_and_missing_ones_added():
     v = _checker().verify("Shanghai has 1,149 key AI companies [7].")
     assert v.text == "Shanghai has 1,149 key AI companies [1]."

@@ -35,10 +35,48 @@ def test_sentences_in_both_languages():
     assert [s[a:b] for a, b in text.split_sentences(s)] == ["上海有1,149家企业。", "规模达224.6亿元！", "Mr. Li left.", "Done"]
 
 
-def test_numbers_by_significant_digits():
-    assert text.numbers_in("4,500 firms and 224.6 billion") == {"45", "2246"}
-    assert text.numbers_in("2246亿元，四项") == {"2246", "4"}
-    assert text.numbers_in("four companies") == {"4"}
+@pytest.mark.parametrize("claim,source", [
+    ("规模2246亿元", "The industry scale reached 224.6 billion yuan."),  # English figure, Chinese notation
+    ("The scale reached 224.6 billion yuan", "产业规模达2246亿元"),
+    ("4.5万家", "45,000 companies"), ("四万五千家", "45,000 companies"), ("45 thousand", "4.5万"),
+    ("七百四十二人", "742 researchers"), ("十二家", "12 firms"), ("两千人", "2,000 people"),
+    ("1.2万亿", "1.2 trillion"), ("810万", "8.1 million racks"), ("三亿", "300 million"),
+    ("百分之三十", "30%"), ("30 percent", "增长３０％"), ("30 per cent", "百分之三十"),
+    ("第四届", "the 4th forum"), ("fourth", "第四届"), ("2倍", "2 times"),
+    ("2.2 trillion", "22460亿"),  # a rounded figure matches what it rounds
+    ("21.6 billion", "營收為216億"),  # Traditional numerals
+    ("230 EFLOPS", "算力总规模达到230百亿亿次"),  # a unit-like scale: the written number is compared
+])
+def test_numbers_match_by_value_across_notations(claim, source):
+    assert text.numbers_supported(claim, source), (claim, text.quantities(claim), text.quantities(source))
+
+
+@pytest.mark.parametrize("claim,source", [
+    ("216 billion", "營收為216億"),  # 億 is a hundred million: 21.6 billion, not 216 billion
+    ("224.6亿元", "224.6 billion yuan"),  # ten times off
+    ("4,500", "4,460"), ("30%", "30 companies"), ("1,149", "1,194"), ("2.3 trillion", "22460亿"),
+])
+def test_different_values_do_not_match(claim, source):
+    assert not text.numbers_supported(claim, source)
+
+
+def test_words_that_contain_numerals_are_not_numbers():
+    assert text.quantities("一些企业统一部署，千万不要忘记") == []
+    assert [q.value for q in text.quantities("2023年3月27日，三家企业")] == [2023, 3, 27, 3]
+    assert [q.value for q in text.quantities("上海有1,149家企业[2]。")] == [1149]  # markers are not numbers
+
+
+@pytest.mark.parametrize("answer,lang,shown", [
+    ("上海的产业规模为224.6 billion yuan[1]。", "zh", "上海的产业规模为2246亿元[1]。"),
+    ("The scale is 2246亿元 [1].", "en", "The scale is 224.6 billion yuan [1]."),
+    ("它有1.2 million用户[1]。", "zh", "它有120万用户[1]。"),
+    ("China had 8.1 million racks [1].", "en", "China had 8.1 million racks [1]."),  # already English notation
+    ("机架达810万[1]。", "zh", "机架达810万[1]。"),
+    ("China has 4,400 AI firms, up 30% [1].", "zh", "China has 4,400 AI firms, up 30% [1]."),  # plain numbers stay
+    ("算力达230百亿亿次[1]。", "en", "算力达230百亿亿次[1]。"),  # a unit, not a scale: left alone
+])
+def test_numbers_are_shown_in_the_readers_notation(answer, lang, shown):
+    assert text.in_notation(answer, lang) == shown
 
 
 def test_no_other_module_defines_han_ranges_stop_words_sentences_or_numbers():
