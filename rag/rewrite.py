@@ -15,14 +15,21 @@ import re
 from collections.abc import Sequence
 
 from .generate import AnyGenerator, ExtractiveGenerator, GenerationError
-from .text import detect_lang
+from .text import content_words, detect_lang
 
 log = logging.getLogger(__name__)
 
-_ANAPHORA = re.compile(
-    r"^(那|那么|还有|而|它|他|她|其|这|该|此)|呢[？?]?$|(它们|他们|她们|这个|那个|这些|那些|该|其)|"
-    r"\b(it|its|they|them|their|this|that|these|those|there|he|she|his|her)\b|^(and|what about|how about|also)\b",
-    re.IGNORECASE)
+_CONTINUATION = re.compile(  # the turn continues the previous one: "那上海呢？", "And in 2023?", "What about…"
+    r"^(那|那么|还有|而|其中|另外)|呢\s*[？?]?$|^(and|what about|how about|also|but|or)\b", re.IGNORECASE)
+_REFERENCE = re.compile(  # words that point back at the conversation
+    r"(它们|他们|她们|它|(?<!其)他(?!人)|她|(?<![尤极])其(?![他实余次])|该|此|这个|那个|这些|那些|这家|那家|上述)|"
+    r"\b(it|its|they|them|their|these|those|he|she|his|her|him)\b|"
+    r"\b(this|that)\b(?=\s*(?:[?.!,]|$|with\b|to\b|one\b|number\b|figure\b|year\b))", re.IGNORECASE)
+_BARE_COUNT = re.compile(r"\bhow (many|much) (are|were|is|was|do|does|did|has|have)\b", re.IGNORECASE)  # many what?
+_EXISTENTIAL = re.compile(r"\b(there (is|are|was|were|be)|(is|are|was|were) there)\b", re.IGNORECASE)
+_DEFINITION = re.compile(r"^(what|who) (is|are|was|were)\b|是什么|是谁|是哪|介绍一下", re.IGNORECASE)
+_QUESTION_WORDS = frozenset("what how why who whom when where which many much about also tell me please "
+                            "什么 多少 怎么 怎么样 为什么 如何 哪 哪里 哪些 谁 几 吗 呢 样 请问 有 是".split())
 
 _INSTRUCTION = {
     "zh": "把最后的追问改写成一个完整、独立的问题，补全省略的主语和内容。只输出改写后的问题。",
@@ -37,12 +44,18 @@ _EXAMPLE = {
 
 
 def needs_rewrite(question: str, history: Sequence[str], lang: str | None = None) -> bool:
-    """A follow-up needs context when it is short or refers back ("那…呢", "it", "what about")."""
+    """A turn depends on the conversation when it continues the previous question ("那…呢", "and in
+    2023?", "what about…"), points back at it ("it", "他们", "compare that"), or is too bare to stand
+    alone ("Why?", "有多少家？", "深圳怎么样？"). A complete question stays as it is, however short
+    ("What is SenseTime?"), so two unrelated questions are never glued together."""
     if not history:
         return False
     q = question.strip()
+    if _CONTINUATION.search(q) or _BARE_COUNT.search(q) or _REFERENCE.search(_EXISTENTIAL.sub(" ", q)):
+        return True
+    content = content_words(q) - _QUESTION_WORDS
     short = len(q) <= 8 if (lang or detect_lang(q)) == "zh" else len(q.split()) <= 4
-    return short or bool(_ANAPHORA.search(q))
+    return not content or (short and len(content) <= 1 and not _DEFINITION.search(q))
 
 
 def condense(history: Sequence[str], question: str, generator: AnyGenerator | None = None,

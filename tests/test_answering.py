@@ -261,3 +261,18 @@ def test_follow_up_rewrite():
 def test_pipeline_shows_the_rewritten_question(pipe):
     events = list(pipe.stream("What about Shanghai?", history=["How many key AI companies are there?"]))
     assert events[0].rewritten == "How many key AI companies are there? What about Shanghai?"
+
+
+@pytest.mark.parametrize("question,depends", [
+    ("那北京呢？", True), ("And in 2023?", True), ("What about Shenzhen?", True), ("Who founded it?", True),
+    ("他们计划投入多少？", True), ("Why?", True), ("有多少家？", True), ("How many are there in Shanghai?", True),
+    ("Compare that with 2022.", True),
+    ("What is SenseTime?", False), ("商汤科技是什么公司？", False),
+    ("How many AI companies are there in Beijing?", False), ("其他五个部门分别是哪些？", False),
+    ("What is the capital of China?", False), ("北京有多少家人工智能企业？", False),
+])
+def test_only_turns_that_depend_on_the_history_are_rewritten(question, depends):
+    history = ["How many AI companies does China have?"]
+    assert needs_rewrite(question, history) is depends
+    if not depends:  # a standalone question is searched as it is, never glued to the previous one
+        assert condense(history, question, RewriteGenerator("glued")) == question
