@@ -22,9 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag import cite  # noqa: E402
 from rag.answer import Pipeline  # noqa: E402
+from rag.answer_type import agrees, expected_kind  # noqa: E402
 from rag.evaluate import is_correct, load_set  # noqa: E402
 from rag.pipeline import open_pipeline  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
+
+TYPE_CHECK = True  # --no-type-check: the current checker without the answer-type agreement
 
 
 def verdict(module, pipe: Pipeline, record: dict) -> tuple[bool, str]:
@@ -43,7 +46,11 @@ def verdict(module, pipe: Pipeline, record: dict) -> tuple[bool, str]:
         passages.append(module.SourcePassage(n, chunk.doc_id, chunk.id, " ".join((info.title, info.date, *sentences)),
                                              sentences, vecs.astype("float32")))
     checker = module.SupportChecker(passages, pipe._embed_claims, pipe.settings.support_threshold)
-    v = checker.verify(raw)
+    if module is cite and TYPE_CHECK:
+        kind = expected_kind(record.get("rewritten_question") or record["question"])
+        v = checker.verify(raw, lambda claim: agrees(kind, claim))
+    else:
+        v = checker.verify(raw)
     return v.supported_sentences == 0, v.text
 
 
@@ -52,7 +59,10 @@ def main() -> int:
     ap.add_argument("records", type=Path)
     ap.add_argument("--set", dest="eval_set", type=Path, default=Path("eval/seed_qa.jsonl"))
     ap.add_argument("--baseline", type=Path, help="another cite.py to compare with")
+    ap.add_argument("--no-type-check", action="store_true", help="leave out the answer-type agreement")
     args = ap.parse_args()
+    global TYPE_CHECK
+    TYPE_CHECK = not args.no_type_check
     records = [json.loads(line) for line in args.records.read_text(encoding="utf-8").splitlines() if line.strip()]
     items = {q["id"]: q for q in load_set(args.eval_set)}
     pipe = open_pipeline(load_settings(), with_generator=False)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .answer_type import agrees, expected_kind
 from .cite import SourcePassage, SupportChecker, adds_nothing, model_refused, split_claims
 from .embed import Embedder
 from .errors import RagError
@@ -163,7 +164,8 @@ class Pipeline:
                       "raw_recall": raw_recall, "raw_precision": raw_precision}
             yield finish(raw, False, raw, cits, first=first, gen=gen, scores=scores)
             return
-        v = checker.verify(raw)
+        kind = expected_kind(standalone)  # a count of companies, of people, an amount, a percentage, or None
+        v = checker.verify(raw, lambda claim: agrees(kind, claim))
         recall, precision = checker.alce(v.text)
         scores = {"recall": recall, "precision": precision, "raw_recall": raw_recall, "raw_precision": raw_precision}
         if v.supported_sentences == 0:

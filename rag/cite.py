@@ -168,8 +168,9 @@ class SupportChecker:
             n_cit += len(cited)
         return recall / len(claims), (precise / n_cit if n_cit else 0.0)
 
-    def verify(self, answer: str) -> Verified:
-        """Check every sentence's citations; fix wrong or missing markers; list unsupported sentences."""
+    def verify(self, answer: str, answers_question: Callable[[str], bool] | None = None) -> Verified:
+        """Check every sentence's citations; fix wrong or missing markers; list unsupported sentences.
+        `answers_question` may reject a sentence whatever its passages say (a figure of the wrong kind)."""
         claims = split_claims(answer)
         ns = sorted(self.passages)
         if not claims:
@@ -183,8 +184,9 @@ class SupportChecker:
         supported_count = 0
         for i, (claim, cited) in enumerate(claims):
             cited = [n for n in cited if n in self.passages]  # drop markers pointing at no passage
-            good = [n for n in cited if sc[i, ns.index(n)] > 0]
-            if not good and sc.shape[1]:  # wrong or missing marker: use the best supporting passage
+            on_topic = answers_question is None or answers_question(claim)
+            good = [n for n in cited if sc[i, ns.index(n)] > 0] if on_topic else []
+            if not good and on_topic and sc.shape[1]:  # wrong or missing marker: use the best supporting passage
                 j = int(np.argmax(sc[i]))
                 if sc[i, j] > 0:
                     good = [ns[j]]

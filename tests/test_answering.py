@@ -276,3 +276,23 @@ def test_only_turns_that_depend_on_the_history_are_rewritten(question, depends):
     assert needs_rewrite(question, history) is depends
     if not depends:  # a standalone question is searched as it is, never glued to the previous one
         assert condense(history, question, RewriteGenerator("glued")) == question
+
+
+def test_a_figure_of_the_wrong_kind_is_not_verified(fake_settings, tmp_path):
+    from rag.pipeline import open_pipeline
+
+    class Sloppy:  # takes the passage's company count as the industry's size
+        model_id = "sloppy"
+
+        def count_tokens(self, text):
+            return len(text)
+
+        def stream(self, messages, max_tokens=256):
+            yield "上海人工智能产业规模达到1,149家企业[1]。"
+
+    corpus = tmp_path / "one"
+    corpus.mkdir()
+    (corpus / "sh.txt").write_text("上海人工智能产业规模达到1,149家企业，规模2246亿元。", encoding="utf-8")
+    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus)), generator=Sloppy())
+    assert pipe.ask("上海人工智能产业规模达到多少？").abstained  # the passage states 1,149, but of companies
+    assert not pipe.ask("上海人工智能企业有多少家？").abstained  # the same sentence answers a count question

@@ -1,0 +1,91 @@
+"""Does a figure answer what was asked? The question's expected kind of quantity (a count of
+companies, of people, an amount of money or an industry's size, a percentage) against the unit
+written next to each number of an answer sentence.
+
+A number whose unit is known and of another kind ("1,149 companies" for "how large is the
+industry?", "187,000 people" for "how many companies?") does not answer the question, even when
+the cited passage states it. Unknown units and unclassified questions are let through.
+
+>>> expected_kind("2020年上海人工智能产业规模达到多少？"), expected_kind("How many AI companies does China have?")
+('size', 'company')
+>>> agrees("size", "上海人工智能产业规模达到1,149 Key artificial intelligence companies。")
+False
+>>> agrees("company", "上海有1,149家重点人工智能企业。"), agrees("size", "规模达2246亿元。")
+(True, True)
+"""
+
+from __future__ import annotations
+
+import re
+
+from .text import normalise_numbers, quantities
+
+# unit words -> kind of quantity (English words are matched by prefix: "compan" covers company/companies)
+_UNITS: dict[str, tuple[str, ...]] = {
+    "company": ("家", "企业", "公司", "compan", "firm", "enterprise", "business"),
+    "people": ("人", "名", "位", "people", "person", "employee", "worker", "researcher", "staff", "talent"),
+    "money": ("元", "美元", "yuan", "rmb", "dollar", "usd", "$"),
+    "percent": ("%", "percent", "per cent", "百分"),
+}
+_EXPECT = [  # (pattern on the question, kind); the first that matches decides
+    ("percent", re.compile(r"增速|增长率|增幅|比例|占比|百分之|growth rate|percentage|what share|proportion|by how much",
+                           re.IGNORECASE)),
+    ("company", re.compile(r"多少家|几家|how many\s+(?:\w+\s+){0,3}?(?:compan|firm|enterprise|business)",
+                           re.IGNORECASE)),
+    ("people", re.compile(r"多少(?:人|名|位)|几(?:人|名|位)|从业人员|员工|人员有多少|how many\s+(?:\w+\s+){0,3}?"
+                          r"(?:people|persons|employees|workers|researchers|staff)", re.IGNORECASE)),
+    ("size", re.compile(r"规模|产值|营收|收入|投资|投入|资金|多少钱|how much .*(?:invest|spend|cost|worth|revenue|fund)|"
+                        r"(?:scale|size|value|revenue|output) of|how large|how big", re.IGNORECASE)),
+]
+
+
+_RANK = re.compile(r"第几|排名|排第|名次|\brank|\bplace\b|which position", re.IGNORECASE)
+
+
+def expected_kind(question: str) -> str | None:
+    q = normalise_numbers(question)
+    if _RANK.search(q):
+        return None  # a rank is answered by an ordinal
+    return next((kind for kind, pattern in _EXPECT if pattern.search(q)), None)
+
+
+def unit_kind(text: str, end: int) -> str | None:
+    """The kind of the unit written right after a number that ends at `end`."""
+    after = text[end:end + 40].lower()
+    if after.startswith(("%", "％")) or re.match(r"\s*(percent|per cent)", after):
+        return "percent"
+    head = re.match(r"\s*((?:[a-z$-]+\s+){0,3}[a-z$-]+)", after)  # up to four English words
+    words = head.group(1).split() if head else []
+    zh = re.match(r"\s*[万亿千百十]*([\u4e00-\u9fff]{1,2})", after)
+    for kind, units in _UNITS.items():
+        if zh and any(zh.group(1).startswith(u) for u in units if not u.isascii()):
+            return kind
+        if any(w.startswith(u) for w in words for u in units if u.isascii()):
+            return kind
+    return None
+
+
+def _is_year(text: str, start: int, end: int, value: float) -> bool:
+    return 1900 <= value <= 2100 and value == int(value) and (
+        text[end:end + 1] == "年" or bool(re.search(r"(in|by|of|since|until|end of|as of)\s*$", text[:start])))
+
+
+def agrees(kind: str | None, sentence: str) -> bool:
+    """False when every number of the sentence carries a known unit of another kind than asked."""
+    if kind is None:
+        return True
+    t = normalise_numbers(sentence)
+    kinds = []
+    for q in quantities(sentence):
+        a, b = q.span
+        if _is_year(t, a, b, q.value) or q.kind in ("ordinal", "times"):
+            continue  # a year, a rank or a multiple is not the asked quantity's own figure
+        k = "percent" if q.kind == "percent" else unit_kind(t, b)
+        if k == "money" or (k is None and q.scaled):
+            k = "size"  # money, or a scaled figure with no unit: an amount
+        kinds.append(k)
+    if not kinds:
+        return True
+    if any(k is None or k == kind or (kind == "size" and k == "size") for k in kinds):
+        return True
+    return False

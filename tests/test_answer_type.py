@@ -1,0 +1,37 @@
+"""A figure must be of the kind the question asks for (the cited passage stating it is not enough)."""
+
+import pytest
+
+from rag.answer_type import agrees, expected_kind
+
+
+@pytest.mark.parametrize("question,kind", [
+    ("中国有多少家人工智能企业？", "company"), ("How many AI companies does China have?", "company"),
+    ("How many key AI firms did Shanghai have?", "company"),
+    ("上海人工智能产业的从业人员有多少？", "people"), ("How many people work in Shanghai's AI companies?", "people"),
+    ("2020年上海人工智能产业规模达到多少？", "size"), ("How much will Inspur Cloud invest?", "size"),
+    ("What is the scale of China's AI core industry?", "size"),
+    ("上海人工智能产业年均增速是多少？", "percent"), ("What growth rate did Shanghai reach?", "percent"),
+    ("我国算力规模在全球排第几？", None), ("Who is Tao Qing?", None),
+])
+def test_expected_kind(question, kind):
+    assert expected_kind(question) == kind
+
+
+@pytest.mark.parametrize("kind,sentence,ok", [
+    ("company", "上海有1,149家重点人工智能企业。", True),
+    ("company", "Shanghai has 1,149 key artificial intelligence companies.", True),
+    ("company", "上海有187,000名从业人员。", False),  # a head count given as a company count
+    ("people", "The industry employs 187,000 people.", True),
+    ("people", "There are 1,149 companies.", False),
+    ("size", "规模达2246亿元。", True), ("size", "The scale reached 224.6 billion yuan.", True),
+    ("size", "规模达到1,149 Key artificial intelligence companies。", False),
+    ("size", "投资基金的规模为187,000人。", False),
+    ("percent", "年均增速为29.5%。", True), ("percent", "The industry has 1,149 companies.", False),
+    ("company", "As of 2020, the number is 1,149.", True),  # no unit written: let through
+    ("company", "In 2023, 4,400 companies.", True),  # a year is not the answer's figure
+    ("size", "我国算力规模在全球排第2位。", True),  # an ordinal is never held against the kind
+    (None, "Anything at all 12 people.", True),
+])
+def test_agrees(kind, sentence, ok):
+    assert agrees(kind, sentence) is ok
