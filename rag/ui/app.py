@@ -183,7 +183,8 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, insecu
     if not users and not is_loopback(host) and not insecure:
         raise UsersError(f"refusing to serve on {host} without sign-in: set users_file (RAG_USERS_FILE; "
                          "`rag users add NAME --role editor` creates it), or pass --insecure")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("rag").setLevel(logging.INFO)  # our own events (uploads, deletes, rebuilds); libraries: warnings
     if current_generation(settings.index_path) is None:
         log.info("no index in %s: building it from %s", settings.index_path, settings.corpus_path)
     pipe = open_pipeline(settings, quiet=False)  # incremental index update: cheap when nothing changed
