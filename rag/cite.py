@@ -38,6 +38,10 @@ _MARKS_AFTER_STOP = re.compile(r"([。．.!?！？；;])((?:\s*\[\d{1,3}\])+)")
 
 
 ANCHORED_THRESHOLD = 0.35  # similarity needed when the claim's numbers all occur in the passage sentence
+# A claim's figure must come from the passage sentence the claim is about: the sentence stating it may be
+# at most this much less similar to the claim than the passage's best sentence (calibrated on RGB, see
+# eval/RESULTS.md), so a number swapped in from another sentence of the same passage is not "supported".
+ANCHOR_MARGIN = 0.05
 
 
 def _distinctive(nums: list[Quantity]) -> bool:
@@ -131,6 +135,10 @@ class SupportChecker:
                 if vecs is not None and len(p.sentence_vectors):
                     sims = np.asarray(p.sentence_vectors, dtype=np.float32) @ vecs[i]
                     semantic = float(np.max(sims)) if float(np.max(sims)) >= self.threshold else 0.0
+                    stating = [float(sims[k]) for k, sn in enumerate(self._sentence_numbers[n])
+                               if k < len(sims) and _stated(nums, sn)]
+                    if _distinctive(nums) and stating and max(stating) < float(np.max(sims)) - ANCHOR_MARGIN:
+                        continue  # the figure is in the passage, but not in the sentence the claim is about
                     if _distinctive(nums):
                         # All of the claim's numbers in one sentence that is about the same thing: enough,
                         # even when that sentence packs several facts (which dilutes its similarity).

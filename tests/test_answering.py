@@ -296,3 +296,17 @@ def test_a_figure_of_the_wrong_kind_is_not_verified(fake_settings, tmp_path):
     pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus)), generator=Sloppy())
     assert pipe.ask("上海人工智能产业规模达到多少？").abstained  # the passage states 1,149, but of companies
     assert not pipe.ask("上海人工智能企业有多少家？").abstained  # the same sentence answers a count question
+
+
+def test_a_number_swapped_in_from_another_sentence_of_the_passage_is_not_supported():
+    text = ("上海有1,149家重点人工智能企业。", "全国共有4,400家人工智能企业。")
+    ps = [SourcePassage(1, "zh", "zh#1", "".join(text), text, np.eye(2, 4, dtype=np.float32))]
+
+    def embed(claims):  # a claim about Shanghai is closest to the Shanghai sentence
+        return np.stack([np.eye(4, dtype=np.float32)[0 if "上海" in c else 1] for c in claims])
+
+    checker = SupportChecker(ps, embed)
+    assert checker.verify("上海有1,149家重点人工智能企业[1]。").supported_sentences == 1
+    assert checker.verify("全国有4,400家人工智能企业[1]。").supported_sentences == 1
+    swapped = checker.verify("上海有4,400家重点人工智能企业[1]。")  # 4,400 is in the passage, about China
+    assert swapped.supported_sentences == 0
