@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from .text import normalise_numbers, quantities
+from .text import HAN, normalise_numbers, quantities
 
 # unit words -> kind of quantity (English words are matched by prefix: "compan" covers company/companies)
 _UNITS: dict[str, tuple[str, ...]] = {
@@ -56,7 +56,7 @@ def unit_kind(text: str, end: int) -> str | None:
         return "percent"
     head = re.match(r"\s*((?:[a-z$-]+\s+){0,3}[a-z$-]+)", after)  # up to four English words
     words = head.group(1).split() if head else []
-    zh = re.match(r"\s*[万亿千百十]*([\u4e00-\u9fff]{1,2})", after)
+    zh = re.match(rf"\s*[万亿千百十]*([{HAN}]{{1,2}})", after)
     for kind, units in _UNITS.items():
         if zh and any(zh.group(1).startswith(u) for u in units if not u.isascii()):
             return kind
