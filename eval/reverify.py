@@ -30,22 +30,29 @@ from rag.settings import load_settings  # noqa: E402
 TYPE_CHECK = True  # --no-type-check: the current checker without the answer-type agreement
 
 
-def verdict(module, pipe: Pipeline, record: dict) -> tuple[bool, str]:
-    """(abstained, text) of the recorded raw answer under `module`'s checker."""
-    raw = record.get("raw_answer") or ""
-    if not raw or cite.model_refused(raw) or cite.adds_nothing(raw, record["question"]):
-        return True, ""
+def record_passages(module, pipe: Pipeline, record: dict) -> list:
+    """The record's retrieved chunks as `module.SourcePassage`s, numbered in retrieval order, with the
+    sentences and vectors of the live index (the passages the product verifies against)."""
     index = pipe.index
-    passages = []
+    out = []
     for n, h in enumerate(record["hits"], 1):
         row = index.row_of(h["chunk_id"])
         chunk = index.chunks[row]
         spans, vecs = index.chunk_sentences(row)
         sentences = tuple(chunk.text[a:b] for a, b in spans)
         info = index.doc_info(chunk.doc_id)
-        passages.append(module.SourcePassage(n, chunk.doc_id, chunk.id, " ".join((info.title, info.date, *sentences)),
-                                             sentences, vecs.astype("float32")))
-    checker = module.SupportChecker(passages, pipe._embed_claims, pipe.settings.support_threshold)
+        out.append(module.SourcePassage(n, chunk.doc_id, chunk.id, " ".join((info.title, info.date, *sentences)),
+                                        sentences, vecs.astype("float32")))
+    return out
+
+
+def verdict(module, pipe: Pipeline, record: dict) -> tuple[bool, str]:
+    """(abstained, text) of the recorded raw answer under `module`'s checker."""
+    raw = record.get("raw_answer") or ""
+    if not raw or cite.model_refused(raw) or cite.adds_nothing(raw, record["question"]):
+        return True, ""
+    checker = module.SupportChecker(record_passages(module, pipe, record), pipe._embed_claims,
+                                    pipe.settings.support_threshold)
     if module is cite and TYPE_CHECK:
         kind = expected_kind(record.get("rewritten_question") or record["question"])
         v = checker.verify(raw, lambda claim: agrees(kind, claim))

@@ -22,6 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from reverify import record_passages  # noqa: E402
+
 from rag import cite  # noqa: E402
 from rag.answer_type import agrees, expected_kind  # noqa: E402
 from rag.evaluate import is_correct, load_set  # noqa: E402
@@ -136,18 +138,8 @@ def main() -> int:
         q = items.get(r["id"])
         if q is None or not q["answerable"] or r["abstained"] or not is_correct(q, r):
             continue
-        index = pipe.index
         for name, module in modules.items():
-            passages = []
-            for n, h in enumerate(r["hits"], 1):
-                row = index.row_of(h["chunk_id"])
-                chunk = index.chunks[row]
-                spans, vecs = index.chunk_sentences(row)
-                sentences = tuple(chunk.text[a:b] for a, b in spans)
-                info = index.doc_info(chunk.doc_id)
-                passages.append(module.SourcePassage(n, chunk.doc_id, chunk.id,
-                                                     " ".join((info.title, info.date, *sentences)), sentences,
-                                                     vecs.astype("float32")))
+            passages = record_passages(module, pipe, r)
             checker = module.SupportChecker(passages, pipe._embed_claims, pipe.settings.support_threshold)
             kind = expected_kind(r.get("rewritten_question") or r["question"])
             for claim, cited in cite.split_claims(r["answer"]):

@@ -108,19 +108,11 @@ def test_a_figure_in_the_other_languages_notation_is_supported_and_a_wrong_scale
 def test_figures_are_shown_in_the_questions_notation(fake_settings, tmp_path):
     from rag.pipeline import open_pipeline
 
-    class Quoting:  # a model that copies a figure in the other language's notation
-        model_id = "quoting"
-
-        def count_tokens(self, text):
-            return len(text)
-
-        def stream(self, messages, max_tokens=256):
-            yield "上海人工智能产业规模达224.6 billion元[1]。"
-
     corpus = tmp_path / "one"
     corpus.mkdir()
     (corpus / "sh.txt").write_text("上海人工智能产业规模达2246亿元。北京是中国的首都。", encoding="utf-8")
-    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus)), generator=Quoting())
+    quoting = RewriteGenerator("上海人工智能产业规模达224.6 billion元[1]。")  # the other notation
+    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus)), generator=quoting)
     a = pipe.ask("上海人工智能产业规模达到多少？")
     assert not a.abstained, a.raw_text
     assert a.text == "上海人工智能产业规模达2246亿元[1]。" and "billion" in a.raw_text
@@ -281,19 +273,11 @@ def test_only_turns_that_depend_on_the_history_are_rewritten(question, depends):
 def test_a_figure_of_the_wrong_kind_is_not_verified(fake_settings, tmp_path):
     from rag.pipeline import open_pipeline
 
-    class Sloppy:  # takes the passage's company count as the industry's size
-        model_id = "sloppy"
-
-        def count_tokens(self, text):
-            return len(text)
-
-        def stream(self, messages, max_tokens=256):
-            yield "上海人工智能产业规模达到1,149家企业[1]。"
-
     corpus = tmp_path / "one"
     corpus.mkdir()
     (corpus / "sh.txt").write_text("上海人工智能产业规模达到1,149家企业，规模2246亿元。", encoding="utf-8")
-    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus)), generator=Sloppy())
+    sloppy = RewriteGenerator("上海人工智能产业规模达到1,149家企业[1]。")  # a company count as the size
+    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus)), generator=sloppy)
     assert pipe.ask("上海人工智能产业规模达到多少？").abstained  # the passage states 1,149, but of companies
     assert not pipe.ask("上海人工智能企业有多少家？").abstained  # the same sentence answers a count question
 
