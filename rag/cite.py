@@ -134,18 +134,18 @@ class SupportChecker:
                 p = self.passages[n]
                 if vecs is not None and len(p.sentence_vectors):
                     sims = np.asarray(p.sentence_vectors, dtype=np.float32) @ vecs[i]
-                    semantic = float(np.max(sims)) if float(np.max(sims)) >= self.threshold else 0.0
-                    stating = [float(sims[k]) for k, sn in enumerate(self._sentence_numbers[n])
-                               if k < len(sims) and _stated(nums, sn)]
-                    if _distinctive(nums) and stating and max(stating) < float(np.max(sims)) - ANCHOR_MARGIN:
-                        continue  # the figure is in the passage, but not in the sentence the claim is about
+                    best = float(np.max(sims))
+                    semantic = best if best >= self.threshold else 0.0
                     if _distinctive(nums):
+                        # the passage sentences that state all of the claim's numbers
+                        stating = [float(sims[k]) for k, sn in enumerate(self._sentence_numbers[n])
+                                   if k < len(sims) and _stated(nums, sn)]
+                        if stating and max(stating) < best - ANCHOR_MARGIN:
+                            continue  # the figure is in the passage, but not in the sentence the claim is about
                         # All of the claim's numbers in one sentence that is about the same thing: enough,
                         # even when that sentence packs several facts (which dilutes its similarity).
-                        anchored = [float(sims[k]) for k, sn in enumerate(self._sentence_numbers[n])
-                                    if k < len(sims) and _stated(nums, sn)]
-                        if anchored and max(anchored) >= ANCHORED_THRESHOLD:
-                            semantic = max(semantic, max(anchored))
+                        if stating and max(stating) >= ANCHORED_THRESHOLD:
+                            semantic = max(semantic, max(stating))
                 out[i, j] = max(lexical * 0.9 if lexical >= 0.6 else 0.0, semantic)
         return out
 

@@ -11,8 +11,8 @@ definition everywhere (chunking, retrieval, prompts, verification, evaluation).
 >>> text = "上海有1,149家企业。规模达224.6亿元！Mr. Li left. Done"
 >>> [text[a:b] for a, b in split_sentences(text)]
 ['上海有1,149家企业。', '规模达224.6亿元！', 'Mr. Li left.', 'Done']
->>> sorted(numbers_in("4,500 firms, four of them in 上海, 三家, 224.6 亿"))
-['22460000000', '3', '4', '4500']
+>>> [q.value for q in quantities("4,500 firms, four of them in 上海, 三家, 224.6 亿")]
+[4500.0, 4.0, 3.0, 22460000000.0]
 """
 
 from __future__ import annotations
@@ -377,11 +377,6 @@ def numbers_supported(claim: str, source: str | list[Quantity]) -> bool:
     """Every number of `claim` is stated in `source` (by value, across notations)."""
     have = quantities(source) if isinstance(source, str) else source
     return all(any(same_quantity(q, s) for s in have) for q in quantities(claim))
-
-
-def numbers_in(text: str) -> set[str]:
-    """The values `text` states, as canonical strings ("4500", "22460000000", "30%"): a set view."""
-    return {f"{q.value:.12g}" + ("%" if q.kind == "percent" else "") for q in quantities(text)}
 
 
 # --- numbers shown in the reader's notation -------------------------------------------------------
