@@ -18,6 +18,7 @@ server only serves the loopback address, where the one local user is an editor.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -114,7 +115,7 @@ class UserStore:
     def authenticate(self, name: str, password: str) -> bool:
         """Gradio's sign-in check. Unknown names cost the same time as wrong passwords."""
         user = self.users.get(name)
-        ok = verify_password(password, user.password_hash if user else _DUMMY)
+        ok = verify_password(password, user.password_hash if user else _dummy_hash())
         return bool(user) and ok
 
     def user(self, name: str | None) -> User | None:
@@ -124,7 +125,10 @@ class UserStore:
         return self.users.get(name or "")
 
 
-_DUMMY = hash_password(secrets.token_hex(8))
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown names against (made on first use, not at import: scrypt costs ~50 ms)."""
+    return hash_password(secrets.token_hex(8))
 
 
 def _read_entries(users_file: Path) -> dict[str, dict]:
