@@ -7,21 +7,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .answer_type import agrees, expected_kind
+from .answer_type import agrees, expected_kind, scope_of
 from .cite import SourcePassage, SupportChecker, adds_nothing, model_refused, split_claims
 from .embed import Embedder
 from .errors import RagError
 from .generate import AnyGenerator, ExtractiveGenerator
 from .guard import is_instruction
+from .per_source import according_to, drop_echo, not_stated, per_source_question, source_documents
 from .prompt import ABSTAIN, Passage, build_messages, fit_budget, select_passages
 from .records import Answer, Citation, Hit, Timings
 from .retrieve import Retriever
@@ -119,9 +121,10 @@ class Pipeline:
         hits = tuple(got.hits)
 
         def finish(text: str, abstained: bool, raw: str = "", citations=(), unsupported=(),
-                   first: float = 0.0, gen: float = 0.0, scores: dict | None = None) -> Done:
+                   first: float = 0.0, gen: float = 0.0, scores: dict | None = None, shown=None) -> Done:
             total = time.perf_counter() - t0
-            return Done(Answer(question, lang, in_script(text, traditional), abstained, tuple(citations), hits,
+            return Done(Answer(question, lang, in_script(text, traditional), abstained, tuple(citations),
+                               hits if shown is None else shown,
                                standalone, Timings(t_retrieve, first or total, gen, total),
                                tuple(in_script(u, traditional) for u in unsupported), raw, scores or {}, traditional))
 
@@ -132,9 +135,16 @@ class Pipeline:
             yield finish(ABSTAIN[lang], True)
             return
         count = self.generator.count_tokens
+        prompt_lang = lang if s.prompt_lang == "auto" else s.prompt_lang
+        kind = expected_kind(standalone)  # a count of companies, of people, an amount, a percentage, or None
+        docs = source_documents(standalone, kind, hits, index, got.query_vector) if s.verify else []
+        if docs:  # several sources, or sources that disagree: one answer per source, assembled in code
+            t_retrieve = time.perf_counter() - t0
+            yield from self._per_source(question, standalone, lang, traditional, prompt_lang, kind, docs, hits,
+                                        index, got.query_vector, finish, t0)
+            return
         passages = select_passages(hits, index, got.query_vector, s.prompt_budget, count,
                                    whole_chunks=s.evidence == "chunks")
-        prompt_lang = lang if s.prompt_lang == "auto" else s.prompt_lang
         passages = fit_budget(question, prompt_lang, passages, count, s.n_ctx - s.max_new_tokens - 64)
         # Passage [n] is hit n: the passages shown to the model first, the other consulted hits after.
         order = {p.chunk_id: p.n for p in passages}
@@ -155,7 +165,8 @@ class Pipeline:
         if not raw or model_refused(raw) or adds_nothing(raw, f"{question} {standalone}"):
             yield finish(ABSTAIN[lang], True, raw, first=first, gen=gen)
             return
-        checker = SupportChecker(self._sources(index, passages), self._embed_claims, s.support_threshold)
+        checker = SupportChecker(self._sources(index, passages), self._embed_claims, s.support_threshold,
+                                 scope_of(standalone))
         raw_recall, raw_precision = checker.alce(raw)
         if not s.verify:  # take the markers at face value (ablation / naive baseline)
             cits = [Citation(n, passages[n - 1].doc_id, passages[n - 1].chunk_id, True, claim)
@@ -164,7 +175,6 @@ class Pipeline:
                       "raw_recall": raw_recall, "raw_precision": raw_precision}
             yield finish(raw, False, raw, cits, first=first, gen=gen, scores=scores)
             return
-        kind = expected_kind(standalone)  # a count of companies, of people, an amount, a percentage, or None
         v = checker.verify(raw, lambda claim: agrees(kind, claim))
         recall, precision = checker.alce(v.text)
         scores = {"recall": recall, "precision": precision, "raw_recall": raw_recall, "raw_precision": raw_precision}
@@ -173,6 +183,66 @@ class Pipeline:
             return
         # figures in the reader's notation ("224.6 billion yuan" in a Chinese answer -> "2246亿元"), by code
         yield finish(in_notation(v.text, lang), False, raw, v.citations, v.unsupported, first, gen, scores)
+
+    def _per_source(self, question: str, standalone: str, lang: str, traditional: bool, prompt_lang: str,
+                    kind: str | None, docs: list[str], hits: tuple[Hit, ...], index: LoadedIndex,
+                    query_vec: np.ndarray, finish: Callable[..., Done], t0: float) -> Iterator[Event]:
+        """One small prompt per source document; each answer verified against its own source's passages
+        and led by the source's title and date; a source whose answer fails says so."""
+        s = self.settings
+        count = self.generator.count_tokens
+        groups: list[tuple[str, list[Passage]]] = []
+        n = 0
+        for doc in docs:
+            ps = select_passages([h for h in hits if h.chunk.doc_id == doc], index, query_vec, s.prompt_budget, count)
+            ps = [dataclasses.replace(p, n=n + i) for i, p in enumerate(ps, 1)]  # numbered across sources
+            n += len(ps)
+            if ps:
+                groups.append((doc, ps))
+        passages = [p for _, ps in groups for p in ps]
+        order = {p.chunk_id: p.n for p in passages}
+        hits = tuple(sorted((h for h in hits if h.chunk.id in order), key=lambda h: order[h.chunk.id])) + tuple(
+            h for h in hits if h.chunk.id not in order)
+        yield Retrieved(standalone, hits)
+        t_gen = time.perf_counter()
+        first = 0.0
+        parts: list[str] = []
+        raws: list[str] = []
+        citations: list[Citation] = []
+        unsupported: list[str] = []
+        recall = precision = 0.0
+        for doc, ps in groups:
+            info = index.doc_info(doc)
+            lead = according_to(info, lang)
+            yield Delta(in_script(("\n" if raws else "") + lead, traditional))
+            pieces = []
+            for piece in self._draft(per_source_question(question, prompt_lang), prompt_lang, ps):
+                if not first:
+                    first = time.perf_counter() - t0
+                pieces.append(piece)
+                yield Delta(in_script(piece, traditional))
+            raw = drop_echo("".join(pieces).strip(), question)
+            raws.append(lead + raw)
+            v = None
+            if raw and not model_refused(raw) and not adds_nothing(raw, f"{question} {standalone}"):
+                checker = SupportChecker(self._sources(index, ps), self._embed_claims, s.support_threshold,
+                                          scope_of(standalone))
+                v = checker.verify(raw, lambda claim: agrees(kind, claim))
+                r, p = checker.alce(v.text)
+                recall, precision = recall + r, precision + p
+                citations.extend(v.citations)
+                unsupported.extend(v.unsupported)
+            if v is not None and v.supported_sentences:
+                parts.append(lead + in_notation(v.text, lang))
+            else:
+                parts.append(not_stated(info, lang))
+        gen = time.perf_counter() - t_gen
+        answered = sum(1 for part in parts if part.startswith(("据", "According to")))
+        scores = {"recall": recall / len(groups), "precision": precision / len(groups)} if groups else {}
+        if not answered:
+            yield finish(ABSTAIN[lang], True, "\n".join(raws), citations, unsupported, first, gen, scores, hits)
+            return
+        yield finish("\n".join(parts), False, "\n".join(raws), citations, unsupported, first, gen, scores, hits)
 
     def _draft(self, question: str, lang: str, passages: Sequence[Passage]) -> Iterator[str]:
         """The generator's answer, streamed: a language model reads the prompt built from the

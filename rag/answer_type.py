@@ -4,7 +4,8 @@ written next to each number of an answer sentence.
 
 A number whose unit is known and of another kind ("1,149 companies" for "how large is the
 industry?", "187,000 people" for "how many companies?") does not answer the question, even when
-the cited passage states it. Unknown units and unclassified questions are let through.
+the cited passage states it. Unknown units and unclassified questions are let through; a sentence with no figure at all does not
+answer a question that asks for one.
 
 >>> expected_kind("2020年上海人工智能产业规模达到多少？"), expected_kind("How many AI companies does China have?")
 ('size', 'company')
@@ -17,8 +18,9 @@ False
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from .text import HAN, normalise_numbers, quantities
+from .text import HAN, normalise_numbers, quantities, to_simplified
 
 # unit words -> kind of quantity (English words are matched by prefix: "compan" covers company/companies)
 _UNITS: dict[str, tuple[str, ...]] = {
@@ -71,21 +73,74 @@ def _is_year(text: str, start: int, end: int, value: float) -> bool:
 
 
 def agrees(kind: str | None, sentence: str) -> bool:
-    """False when every number of the sentence carries a known unit of another kind than asked."""
+    """False when the sentence states no figure, or every number of it carries a known unit of another
+    kind than asked."""
     if kind is None:
         return True
     t = normalise_numbers(sentence)
     kinds = []
+    relative = False  # a rank or a multiple ("第2位", "6 times"): never held against the kind
     for q in quantities(sentence):
         a, b = q.span
-        if _is_year(t, a, b, q.value) or q.kind in ("ordinal", "times"):
-            continue  # a year, a rank or a multiple is not the asked quantity's own figure
+        if q.kind in ("ordinal", "times"):
+            relative = True
+            continue
+        if _is_year(t, a, b, q.value):
+            continue  # a year is not the asked quantity's own figure
         k = "percent" if q.kind == "percent" else unit_kind(t, b)
         if k == "money" or (k is None and q.scaled):
             k = "size"  # money, or a scaled figure with no unit: an amount
         kinds.append(k)
     if not kinds:
-        return True
+        return relative  # "how many?" answered without a figure ("the industry is growing fast") is no answer
     if any(k is None or k == kind or (kind == "size" and k == "size") for k in kinds):
         return True
     return False
+
+
+# Places a figure is stated for: a document's figure for Shanghai is not another source's figure for China.
+_PLACES = {
+    "china": ("中国", "我国", "全国", "国内", "china", "my country", "the country", "nationwide", "national"),
+    "beijing": ("北京", "beijing"), "shanghai": ("上海", "shanghai"), "shenzhen": ("深圳", "shenzhen"),
+    "guangzhou": ("广州", "guangzhou"), "hangzhou": ("杭州", "hangzhou"), "nanjing": ("南京", "nanjing"),
+    "suzhou": ("苏州", "suzhou"), "wuhan": ("武汉", "wuhan"), "chengdu": ("成都", "chengdu"),
+    "chongqing": ("重庆", "chongqing"), "tianjin": ("天津", "tianjin"), "hefei": ("合肥", "hefei"),
+    "xian": ("西安", "xi'an", "xian"), "changzhou": ("常州", "changzhou"), "weihai": ("威海", "weihai"),
+    "guangdong": ("广东", "guangdong"), "zhejiang": ("浙江", "zhejiang"), "jiangsu": ("江苏", "jiangsu"),
+    "shandong": ("山东", "shandong"), "hongkong": ("香港", "hong kong"), "taiwan": ("台湾", "taiwan"),
+}
+
+
+def places(text: str) -> set[str]:
+    """The places of `_PLACES` a text names ("我国" and "my country" are China).
+
+    >>> sorted(places("截至2020年，上海有1,149家重点企业，占全国的三分之一"))
+    ['china', 'shanghai']
+    """
+    t = to_simplified(text).lower()
+    return {p for p, names in _PLACES.items()
+            if any(re.search(rf"(?<![a-z]){re.escape(n)}(?![a-z])" if n.isascii() else re.escape(n), t)
+                   for n in names)}
+
+
+def in_scope(asked: str, sentence: str) -> bool:
+    """False when the sentence names places and none of them is a place `asked` names: Shanghai's
+    figure does not answer for Shenzhen or for China. Either side naming no place: no objection.
+
+    >>> in_scope("深圳有多少家企业？", "上海有1,149家企业。"), in_scope("上海有多少家企业？", "有1,149家企业。")
+    (False, True)
+    """
+    stated, wanted = places(sentence), places(asked)
+    return not stated or not wanted or not stated.isdisjoint(wanted)
+
+
+def scope_of(question: str) -> Callable[[str, str], bool]:
+    """The support checker's place check for answers to `question`: the places the question names,
+    or where it names none, the places the answer sentence names.
+
+    >>> check = scope_of("深圳有多少家企业？")
+    >>> check("上海有1,149家企业。", "上海有1,149家企业。"), scope_of("有多少家企业？")("有1,149家。", "上海有1,149家。")
+    (False, True)
+    """
+    asked = question if places(question) else None
+    return lambda claim, sentence: in_scope(asked or claim, sentence)

@@ -101,9 +101,12 @@ class Verified:
 
 
 class SupportChecker:
-    def __init__(self, passages: Sequence[SourcePassage], embed: EmbedFn | None, threshold: float = 0.55):
+    def __init__(self, passages: Sequence[SourcePassage], embed: EmbedFn | None, threshold: float = 0.55,
+                 scope: Callable[[str, str], bool] | None = None):
+        """`scope(claim, sentence)` may reject the passage sentence a claim's figure comes from (a figure
+        stated for another place than the claim's)."""
         self.passages = {p.n: p for p in passages}
-        self.embed, self.threshold = embed, threshold
+        self.embed, self.threshold, self.scope = embed, threshold, scope
         self._vec_cache: dict[str, np.ndarray] = {}
         self._numbers = {p.n: quantities(p.text) for p in passages}
         self._sentence_numbers = {p.n: [quantities(t) for t in p.sentences] for p in passages}
@@ -140,6 +143,10 @@ class SupportChecker:
                         # the passage sentences that state all of the claim's numbers
                         stating = [float(sims[k]) for k, sn in enumerate(self._sentence_numbers[n])
                                    if k < len(sims) and _stated(nums, sn)]
+                        if stating and self.scope is not None and not any(
+                                self.scope(claim, p.sentences[k]) for k, sn in enumerate(self._sentence_numbers[n])
+                                if k < len(sims) and _stated(nums, sn)):
+                            continue  # the figure is stated, but for another place
                         if stating and max(stating) < best - ANCHOR_MARGIN:
                             continue  # the figure is in the passage, but not in the sentence the claim is about
                         # All of the claim's numbers in one sentence that is about the same thing: enough,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -56,6 +57,15 @@ def answer_text(answer: str) -> str:
     """An answer as aliases are looked up in it: normalised, `[n]` markers dropped ("4500[1]亿元"
     still contains "4500亿元")."""
     return norm(strip_markers(answer))
+
+
+_TITLE = re.compile(r"《[^》]*》|\"[^\"]*\"|“[^”]*”")
+
+
+def answer_lang(answer: str) -> str:
+    """The language an answer is written in; quoted source titles (shown in their own language beside
+    per-source answers: 据《A spokesman for …》：…) do not count."""
+    return detect_lang(_TITLE.sub("", answer))
 
 
 def is_correct(item: dict, record: dict) -> bool:
@@ -104,7 +114,7 @@ def score_group(pairs: list[tuple[dict, dict]]) -> dict[str, float]:
             out[f"citation_{key}"] = sum(vals) / len(vals)
     answered = [(i, r) for i, r in pairs if not r["abstained"]]
     if answered:
-        out["language_match"] = sum(detect_lang(r["answer"]) == i["lang"] for i, r in answered) / len(answered)
+        out["language_match"] = sum(answer_lang(r["answer"]) == i["lang"] for i, r in answered) / len(answered)
     ttft = [r["timings_ms"]["first_token"] for _, r in pairs]
     total = [r["timings_ms"]["total"] for _, r in pairs]
     out.update({"ttft_p50_ms": statistics.median(ttft) if ttft else 0.0, "ttft_p95_ms": _pct(ttft, 0.95),
