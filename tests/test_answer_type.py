@@ -32,6 +32,8 @@ def test_expected_kind(question, kind):
     ("company", "In 2023, 4,400 companies.", True),  # a year is not the answer's figure
     ("size", "我国算力规模在全球排第2位。", True),  # an ordinal is never held against the kind
     (None, "Anything at all 12 people.", True),
+    ("size", "The scale of the artificial intelligence industry is growing rapidly.", False),  # no figure
+    ("company", "我国人工智能企业数量增长很快。", False),
 ])
 def test_agrees(kind, sentence, ok):
     assert agrees(kind, sentence) is ok
