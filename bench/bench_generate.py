@@ -49,7 +49,7 @@ def main() -> None:
     rows = []
     for q in QUESTIONS[: args.questions]:
         got = Retriever(pipe.index, pipe.embedder, s).search(q)
-        passages = select_passages(got.hits, pipe.index, got.query_vector, s.prompt_budget, gen.count_tokens)
+        passages = select_passages(got.hits, pipe.index, got.query_vector, pipe.evidence_budget, gen.count_tokens)
         msgs = build_messages(q, detect_lang(q), passages)
         prompt_tokens = sum(gen.count_tokens(m["content"]) for m in msgs)
         llm.reset()  # both runs start from an empty context

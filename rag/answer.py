@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .answer_type import agrees, expected_kind, scope_of
+from .budget import budget_for
 from .cite import SourcePassage, SupportChecker, adds_nothing, model_refused, split_claims
 from .embed import Embedder
 from .errors import RagError
@@ -87,6 +88,20 @@ class Pipeline:
         self.settings, self.embedder, self.generator = settings, embedder, generator
         self._index = index
         self.build_summary: IndexSummary | None = None  # what open_pipeline's index update did
+        self._budget: int | None = None
+
+    @property
+    def evidence_budget(self) -> int:
+        """Tokens of evidence per prompt: the `prompt_budget` setting, or with "auto" what the generator's
+        measured prompt speed allows for `target_ttft` (measured once per machine, cached with the model)."""
+        if self._budget is None:
+            s = self.settings
+            if s.prompt_budget != "auto":
+                self._budget = int(s.prompt_budget)
+            else:
+                measure = getattr(self.generator, "prompt_speed", None)
+                self._budget = budget_for(measure() if measure else None, s.target_ttft)
+        return self._budget
 
     @property
     def index(self) -> LoadedIndex:
@@ -143,46 +158,66 @@ class Pipeline:
             yield from self._per_source(question, standalone, lang, traditional, prompt_lang, kind, docs, hits,
                                         index, got.query_vector, finish, t0)
             return
-        passages = select_passages(hits, index, got.query_vector, s.prompt_budget, count,
-                                   whole_chunks=s.evidence == "chunks")
-        passages = fit_budget(question, prompt_lang, passages, count, s.n_ctx - s.max_new_tokens - 64)
-        # Passage [n] is hit n: the passages shown to the model first, the other consulted hits after.
-        order = {p.chunk_id: p.n for p in passages}
-        hits = tuple(sorted((h for h in hits if h.chunk.id in order), key=lambda h: order[h.chunk.id])) + tuple(
-            h for h in hits if h.chunk.id not in order)
-        t_retrieve = time.perf_counter() - t0
-        yield Retrieved(standalone, hits)
-        t_gen = time.perf_counter()
+        # A draft refused or not supported gets one more try with wider evidence (the fact may sit in a
+        # retrieved chunk's sentence that the first budget left out); then the answer abstains.
+        budget = self.evidence_budget
+        budgets = [budget] + ([max(s.retry_budget, 2 * budget)] if s.verify and s.retry_budget
+                              and s.evidence == "sentences" else [])
+        shown_texts: list[str] = []
         first = 0.0
-        pieces: list[str] = []
-        for piece in self._draft(question, prompt_lang, passages):
-            if not pieces:
-                first = time.perf_counter() - t0
-            pieces.append(piece)
-            yield Delta(in_script(piece, traditional))
-        raw = "".join(pieces).strip()
+        t_gen = time.perf_counter()
+        raw, v, scores = "", None, {}
+        for attempt, budget in enumerate(budgets):
+            passages = select_passages(hits, index, got.query_vector, budget, count,
+                                       whole_chunks=s.evidence == "chunks")
+            passages = fit_budget(question, prompt_lang, passages, count, s.n_ctx - s.max_new_tokens - 64)
+            if attempt and [p.text for p in passages] == shown_texts:
+                break  # nothing more to show the model
+            shown_texts = [p.text for p in passages]
+            # Passage [n] is hit n: the passages shown to the model first, the other consulted hits after.
+            order = {p.chunk_id: p.n for p in passages}
+            hits = tuple(sorted((h for h in hits if h.chunk.id in order), key=lambda h: order[h.chunk.id])) + tuple(
+                h for h in hits if h.chunk.id not in order)
+            if attempt == 0:
+                t_retrieve = time.perf_counter() - t0
+                yield Retrieved(standalone, hits)
+                t_gen = time.perf_counter()
+            else:
+                yield Delta("\n\n")  # the retry's draft streams below the first one
+            pieces: list[str] = []
+            for piece in self._draft(question, prompt_lang, passages):
+                if not first:
+                    first = time.perf_counter() - t0
+                pieces.append(piece)
+                yield Delta(in_script(piece, traditional))
+            raw = "".join(pieces).strip()
+            v = None
+            if not raw or model_refused(raw) or adds_nothing(raw, f"{question} {standalone}"):
+                continue
+            checker = SupportChecker(self._sources(index, passages), self._embed_claims, s.support_threshold,
+                                     scope_of(standalone))
+            raw_recall, raw_precision = checker.alce(raw)
+            if not s.verify:  # take the markers at face value (ablation / naive baseline)
+                cits = [Citation(n, passages[n - 1].doc_id, passages[n - 1].chunk_id, True, claim)
+                        for claim, ns in split_claims(raw) for n in ns if 1 <= n <= len(passages)]
+                scores = {"recall": raw_recall, "precision": raw_precision,
+                          "raw_recall": raw_recall, "raw_precision": raw_precision}
+                yield finish(raw, False, raw, cits, first=first, gen=time.perf_counter() - t_gen, scores=scores)
+                return
+            v = checker.verify(raw, lambda claim: agrees(kind, claim))
+            recall, precision = checker.alce(v.text)
+            scores = {"recall": recall, "precision": precision, "raw_recall": raw_recall,
+                      "raw_precision": raw_precision, "attempts": attempt + 1}
+            if v.supported_sentences:
+                # figures in the reader's notation ("224.6 billion yuan" in a Chinese answer -> "2246亿元"), by code
+                yield finish(in_notation(v.text, lang), False, raw, v.citations, v.unsupported, first,
+                             time.perf_counter() - t_gen, scores, hits)
+                return
         gen = time.perf_counter() - t_gen
-        if not raw or model_refused(raw) or adds_nothing(raw, f"{question} {standalone}"):
-            yield finish(ABSTAIN[lang], True, raw, first=first, gen=gen)
-            return
-        checker = SupportChecker(self._sources(index, passages), self._embed_claims, s.support_threshold,
-                                 scope_of(standalone))
-        raw_recall, raw_precision = checker.alce(raw)
-        if not s.verify:  # take the markers at face value (ablation / naive baseline)
-            cits = [Citation(n, passages[n - 1].doc_id, passages[n - 1].chunk_id, True, claim)
-                    for claim, ns in split_claims(raw) for n in ns if 1 <= n <= len(passages)]
-            scores = {"recall": raw_recall, "precision": raw_precision,
-                      "raw_recall": raw_recall, "raw_precision": raw_precision}
-            yield finish(raw, False, raw, cits, first=first, gen=gen, scores=scores)
-            return
-        v = checker.verify(raw, lambda claim: agrees(kind, claim))
-        recall, precision = checker.alce(v.text)
-        scores = {"recall": recall, "precision": precision, "raw_recall": raw_recall, "raw_precision": raw_precision}
-        if v.supported_sentences == 0:
-            yield finish(ABSTAIN[lang], True, raw, v.citations, v.unsupported, first, gen, scores)
-            return
-        # figures in the reader's notation ("224.6 billion yuan" in a Chinese answer -> "2246亿元"), by code
-        yield finish(in_notation(v.text, lang), False, raw, v.citations, v.unsupported, first, gen, scores)
+        if v is None:
+            yield finish(ABSTAIN[lang], True, raw, first=first, gen=gen, shown=hits)
+        else:
+            yield finish(ABSTAIN[lang], True, raw, v.citations, v.unsupported, first, gen, scores, hits)
 
     def _per_source(self, question: str, standalone: str, lang: str, traditional: bool, prompt_lang: str,
                     kind: str | None, docs: list[str], hits: tuple[Hit, ...], index: LoadedIndex,
@@ -194,7 +229,7 @@ class Pipeline:
         groups: list[tuple[str, list[Passage]]] = []
         n = 0
         for doc in docs:
-            ps = select_passages([h for h in hits if h.chunk.doc_id == doc], index, query_vec, s.prompt_budget, count)
+            ps = select_passages([h for h in hits if h.chunk.doc_id == doc], index, query_vec, self.evidence_budget, count)
             ps = [dataclasses.replace(p, n=n + i) for i, p in enumerate(ps, 1)]  # numbered across sources
             n += len(ps)
             if ps:

@@ -53,6 +53,21 @@ class LlamaCppGenerator:
         # language. (LlamaRAMCache would also cover alternating languages, but saving its multi-MB
         # state after every answer cost more than it saved here: measured in docs/performance.md.)
         self.lock = threading.Lock()  # one llama context: questions are answered one at a time
+        self.path, self.threads = path, threads
+        self._speed: float | None = None
+
+    def prompt_speed(self) -> float:
+        """Prompt-processing tokens/s on this machine: measured once (about 5 s) and cached beside the model."""
+        if self._speed is None:
+            from .budget import cached_speed, machine_key, measure_llama, store_speed
+
+            cache, key = self.path.with_name(self.path.name + ".speed.json"), machine_key(self.path, self.threads)
+            self._speed = cached_speed(cache, key)
+            if self._speed is None:
+                with self.lock:
+                    self._speed = measure_llama(self.llm)
+                store_speed(cache, key, self._speed)
+        return self._speed
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))

@@ -44,7 +44,10 @@ class Settings:
     threads: int = 0  # 0 = all cores
     n_ctx: int = 4096  # generator context window
     max_new_tokens: int = 120  # short answers: decoding runs at about 20 tokens/s on 2 cores
-    prompt_budget: int = 120  # tokens of evidence sentences (120 vs 200: TTFT 4.5 vs 6.1 s, same accuracy)
+    retry_budget: int = 360  # evidence tokens for the one retry after a refused or unsupported draft (0: no retry)
+    prompt_budget: str = "auto"  # tokens of evidence sentences, or auto: sized from the generator's measured
+    # prompt speed for target_ttft (on a 2-core AVX2 machine about 80 tokens, with AVX-512 about 340)
+    target_ttft: float = 3.0  # seconds to the first answer token that `prompt_budget = "auto"` aims at
     model_cache: str = "~/.cache/rag-bilingual/models"
     model_dir: str = ""  # a local directory holding model files (first source tried)
     openai_base_url: str = "http://127.0.0.1:8000/v1"
@@ -77,6 +80,8 @@ class Settings:
                 raise SettingsError(f"setting {name} = {value!r} is not one of: {', '.join(allowed)}")
         if self.chunk_overlap >= self.chunk_tokens:
             raise SettingsError("chunk_overlap must be smaller than chunk_tokens")
+        if self.prompt_budget != "auto" and not (self.prompt_budget.isdigit() and int(self.prompt_budget) > 0):
+            raise SettingsError(f"setting prompt_budget = {self.prompt_budget!r} must be auto or a number of tokens")
         if self.k < 1:
             raise SettingsError("k must be at least 1")
 
