@@ -24,7 +24,14 @@ from .embed import Embedder
 from .errors import RagError
 from .generate import AnyGenerator, ExtractiveGenerator
 from .guard import is_instruction
-from .per_source import according_to, drop_echo, not_stated, per_source_question, source_documents
+from .per_source import (
+    according_to,
+    asks_across,
+    drop_echo,
+    not_stated,
+    per_source_question,
+    source_documents,
+)
 from .prompt import ABSTAIN, Passage, build_messages, fit_budget, select_passages
 from .records import Answer, Citation, Hit, Timings
 from .retrieve import Retriever
@@ -152,10 +159,14 @@ class Pipeline:
         count = self.generator.count_tokens
         prompt_lang = lang if s.prompt_lang == "auto" else s.prompt_lang
         kind = expected_kind(standalone)  # a count of companies, of people, an amount, a percentage, or None
-        docs = source_documents(standalone, kind, hits, index, got.query_vector) if s.verify else []
+        docs: list[str] = []
+        if s.verify and (kind or asks_across(standalone)):
+            # a wider look (the query vector is cached) so that every source stating a figure is seen
+            wide = tuple(retriever.search(standalone, 2 * (k or s.k)).hits)
+            docs = source_documents(standalone, kind, wide, index, got.query_vector)
         if docs:  # several sources, or sources that disagree: one answer per source, assembled in code
             t_retrieve = time.perf_counter() - t0
-            yield from self._per_source(question, standalone, lang, traditional, prompt_lang, kind, docs, hits,
+            yield from self._per_source(question, standalone, lang, traditional, prompt_lang, kind, docs, wide,
                                         index, got.query_vector, finish, t0)
             return
         # A draft refused or not supported gets one more try with wider evidence (the fact may sit in a

@@ -56,7 +56,7 @@ def bench(tmp_path, fake_settings, monkeypatch) -> Path:
 
 def args(**kw) -> Namespace:
     return Namespace(**({"sample": 10, "sample_answers": 2, "per_level": 1, "domain": "", "lang": "",
-                            "workdir": None} | kw))
+                            "workdir": None, "levels": suites.ALL_LEVELS, "all_tasks": True} | kw))
 
 
 def test_xquad_cross_lingual_retrieval_and_answers(bench, tmp_path, monkeypatch):
@@ -71,11 +71,19 @@ def test_xquad_cross_lingual_retrieval_and_answers(bench, tmp_path, monkeypatch)
 
 
 def test_rgb_levels_and_tasks(bench):
-    out = suites.run_rgb(bench, args())
+    out = suites.run_rgb(bench, args(suite="rgb"))
     assert out["noise 0.0"]["accuracy"] == 1.0  # the extractive fake quotes the only positive passage
     assert set(out["noise 1.0"]) == {"accuracy", "rejection_rate"}
     assert {"integration (noise 0)", "counterfactual"} <= set(out)
     assert out["counterfactual"]["gave_true_answer"] == 0.0  # only planted-error passages were shown
+
+
+def test_rgb_chosen_levels_only_keep_their_own_summary(bench):
+    some = args(suite="rgb", levels=[0.8, 1.0], all_tasks=False)
+    out = suites.run_rgb(bench, some)
+    assert set(out) == {"items_per_level", "noise 0.8", "noise 1.0"}
+    assert suites.result_name(some) == "rgb_noise0.8-1" and suites.result_name(args(suite="rgb")) == "rgb"
+    assert not (suites.OUT / "rgb.json").exists()  # its checkpoints never touch the full run's summary
 
 
 def test_dragonball_retrieval_answers_and_unsolvable(bench, tmp_path):
