@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag import cite  # noqa: E402
 from rag.answer import Pipeline  # noqa: E402
-from rag.answer_type import agrees, expected_kind  # noqa: E402
+from rag.answer_type import agrees, expected_kind, scope_of  # noqa: E402
 from rag.evaluate import is_correct, load_set  # noqa: E402
 from rag.pipeline import open_pipeline  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
@@ -51,8 +51,10 @@ def verdict(module, pipe: Pipeline, record: dict) -> tuple[bool, str]:
     raw = record.get("raw_answer") or ""
     if not raw or cite.model_refused(raw) or cite.adds_nothing(raw, record["question"]):
         return True, ""
+    question = record.get("rewritten_question") or record["question"]
     checker = module.SupportChecker(record_passages(module, pipe, record), pipe._embed_claims,
-                                    pipe.settings.support_threshold)
+                                    pipe.settings.support_threshold,
+                                    *([scope_of(question)] if module is cite and TYPE_CHECK else []))
     if module is cite and TYPE_CHECK:
         kind = expected_kind(record.get("rewritten_question") or record["question"])
         v = checker.verify(raw, lambda claim: agrees(kind, claim))

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from reverify import record_passages  # noqa: E402
 
 from rag import cite  # noqa: E402
-from rag.answer_type import agrees, expected_kind  # noqa: E402
+from rag.answer_type import agrees, expected_kind, scope_of  # noqa: E402
 from rag.evaluate import is_correct, load_set  # noqa: E402
 from rag.pipeline import open_pipeline  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
@@ -126,7 +126,8 @@ def main() -> int:
             for name, module in modules.items():
                 passages = [module.SourcePassage(n, f"d{n}", f"d{n}#0", text, sents, vecs)
                             for n, text, sents, vecs in raw_passages]
-                checker = module.SupportChecker(passages, pipe._embed_claims, pipe.settings.support_threshold)
+                checker = module.SupportChecker(passages, pipe._embed_claims, pipe.settings.support_threshold,
+                                                *([scope_of(question)] if module is cite else []))
                 kind = expected_kind(question)
                 for variant, sentence, _should in variants(claim, " ".join(p[1] for p in raw_passages), lang):
                     v = (checker.verify(f"{sentence} [1]", lambda c, k=kind: agrees(k, c)) if module is cite
@@ -140,8 +141,10 @@ def main() -> int:
             continue
         for name, module in modules.items():
             passages = record_passages(module, pipe, r)
-            checker = module.SupportChecker(passages, pipe._embed_claims, pipe.settings.support_threshold)
             kind = expected_kind(r.get("rewritten_question") or r["question"])
+            checker = module.SupportChecker(passages, pipe._embed_claims, pipe.settings.support_threshold,
+                                            *([scope_of(r.get("rewritten_question") or r["question"])]
+                                              if module is cite else []))
             for claim, cited in cite.split_claims(r["answer"]):
                 good = [n for n in cited if 1 <= n <= len(passages)]
                 if not good:

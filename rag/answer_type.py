@@ -108,6 +108,10 @@ _PLACES = {
     "xian": ("西安", "xi'an", "xian"), "changzhou": ("常州", "changzhou"), "weihai": ("威海", "weihai"),
     "guangdong": ("广东", "guangdong"), "zhejiang": ("浙江", "zhejiang"), "jiangsu": ("江苏", "jiangsu"),
     "shandong": ("山东", "shandong"), "hongkong": ("香港", "hong kong"), "taiwan": ("台湾", "taiwan"),
+    "ningbo": ("宁波", "ningbo"), "xiamen": ("厦门", "xiamen"), "qingdao": ("青岛", "qingdao"),
+    "dalian": ("大连", "dalian"), "changsha": ("长沙", "changsha"), "zhengzhou": ("郑州", "zhengzhou"),
+    "jinan": ("济南", "jinan"), "fuzhou": ("福州", "fuzhou"), "shenyang": ("沈阳", "shenyang"),
+    "wuxi": ("无锡", "wuxi"), "harbin": ("哈尔滨", "harbin"), "kunming": ("昆明", "kunming"),
 }
 
 
@@ -135,12 +139,13 @@ def in_scope(asked: str, sentence: str) -> bool:
 
 
 def scope_of(question: str) -> Callable[[str, str], bool]:
-    """The support checker's place check for answers to `question`: the places the question names,
-    or where it names none, the places the answer sentence names.
+    """The support checker's place check for answers to `question`: the sentence a figure comes from
+    must be in scope for the places the question names and for those the answer sentence names.
 
     >>> check = scope_of("深圳有多少家企业？")
     >>> check("上海有1,149家企业。", "上海有1,149家企业。"), scope_of("有多少家企业？")("有1,149家。", "上海有1,149家。")
     (False, True)
+    >>> scope_of("上海有多少家企业？")("北京有1,149家企业。", "上海有1,149家企业。")  # the answer swapped the city
+    False
     """
-    asked = question if places(question) else None
-    return lambda claim, sentence: in_scope(asked or claim, sentence)
+    return lambda claim, sentence: in_scope(claim, sentence) and in_scope(question, sentence)
