@@ -69,7 +69,7 @@ def test_a_refused_draft_is_retried_once_with_wider_evidence(fake_settings, tmp_
         "上海有多少家重点人工智能企业，上海重点人工智能企业发展怎么样，是上海人工智能企业关心的问题，"
         "上海重点人工智能企业发展很快，上海重点人工智能企业数量很多。截至2020年，共有1,149家。", encoding="utf-8")
     gen = ScriptedGenerator(["资料中没有相关信息。", "截至2020年，共有1,149家[1]。"])
-    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus), prompt_budget="80"), generator=gen)
+    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus), prompt_budget="80", retry_budget=360), generator=gen)
     a = pipe.ask(QUESTION)
     assert len(gen.prompts) == 2 and "1,149" not in gen.prompts[0] and "1,149" in gen.prompts[1]
     assert not a.abstained and "1,149" in a.text and a.citation_scores["attempts"] == 2
@@ -77,11 +77,11 @@ def test_a_refused_draft_is_retried_once_with_wider_evidence(fake_settings, tmp_
 
 def test_a_draft_that_stays_unsupported_abstains_after_the_retry(fake_settings):
     gen = ScriptedGenerator(["上海有9,999家重点人工智能企业[1]。"])  # a figure no passage states
-    pipe = open_pipeline(fake_settings.replace(prompt_budget="80"), generator=gen)
+    pipe = open_pipeline(fake_settings.replace(prompt_budget="80", retry_budget=360), generator=gen)
     assert pipe.ask(QUESTION).abstained and len(gen.prompts) == 2
     once = ScriptedGenerator(["资料中没有相关信息。"])
-    off = open_pipeline(fake_settings.replace(prompt_budget="80", retry_budget=0), generator=once)
-    assert off.ask(QUESTION).abstained and len(once.prompts) == 1  # retry turned off
+    off = open_pipeline(fake_settings.replace(prompt_budget="80"), generator=once)
+    assert off.ask(QUESTION).abstained and len(once.prompts) == 1  # off by default
 
 
 def test_a_supported_first_draft_is_not_retried(fake_settings, tmp_path):
@@ -89,5 +89,5 @@ def test_a_supported_first_draft_is_not_retried(fake_settings, tmp_path):
     corpus.mkdir()
     (corpus / "sh.txt").write_text("截至2020年，上海有1,149家重点人工智能企业。", encoding="utf-8")
     gen = ScriptedGenerator(["上海有1,149家重点人工智能企业[1]。"])
-    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus), prompt_budget="80"), generator=gen)
+    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(corpus), prompt_budget="80", retry_budget=360), generator=gen)
     assert not pipe.ask(QUESTION).abstained and len(gen.prompts) == 1
