@@ -203,7 +203,8 @@ class Pipeline:
                 yield Delta(in_script(piece, traditional))
             raw = "".join(pieces).strip()
             v = None
-            if not raw or model_refused(raw) or adds_nothing(raw, f"{question} {standalone}"):
+            titles = [index.doc_info(p.doc_id).title for p in passages]
+            if not raw or model_refused(raw) or adds_nothing(raw, f"{question} {standalone}", titles):
                 continue
             checker = SupportChecker(self._sources(index, passages), self._embed_claims, s.support_threshold,
                                      scope_of(standalone))
@@ -257,6 +258,7 @@ class Pipeline:
         citations: list[Citation] = []
         unsupported: list[str] = []
         recall = precision = 0.0
+        answered = 0
         for doc, ps in groups:
             info = index.doc_info(doc)
             lead = according_to(info, lang)
@@ -270,7 +272,8 @@ class Pipeline:
             raw = drop_echo("".join(pieces).strip(), question)
             raws.append(lead + raw)
             v = None
-            if raw and not model_refused(raw) and not adds_nothing(raw, f"{question} {standalone}"):
+            titles = [index.doc_info(p.doc_id).title for p in ps]
+            if raw and not model_refused(raw) and not adds_nothing(raw, f"{question} {standalone}", titles):
                 checker = SupportChecker(self._sources(index, ps), self._embed_claims, s.support_threshold,
                                           scope_of(standalone))
                 v = checker.verify(raw, lambda claim: agrees(kind, claim))
@@ -280,10 +283,10 @@ class Pipeline:
                 unsupported.extend(v.unsupported)
             if v is not None and v.supported_sentences:
                 parts.append(lead + in_notation(v.text, lang))
+                answered += 1
             else:
                 parts.append(not_stated(info, lang))
         gen = time.perf_counter() - t_gen
-        answered = sum(1 for part in parts if part.startswith(("据", "According to")))
         scores = {"recall": recall / len(groups), "precision": precision / len(groups)} if groups else {}
         if not answered:
             yield finish(ABSTAIN[lang], True, "\n".join(raws), citations, unsupported, first, gen, scores, hits)

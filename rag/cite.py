@@ -245,12 +245,25 @@ def model_refused(text: str) -> bool:
     return bool(REFUSAL_PATTERNS.search(text))
 
 
-def adds_nothing(answer: str, question: str) -> bool:
+_FILLER = frozenset({"分别", "各自", "respectively", "both"})  # words that add nothing to an answer
+_QUOTED = re.compile(r"《([^》]*)》|\"([^\"]*)\"|“([^”]*)”")
+
+
+def adds_nothing(answer: str, question: str, titles: Sequence[str] = ()) -> bool:
     """True when the answer only restates the question: no Han character, number or word beyond it
-    (citation markers and filler aside). Such an answer passes citation checks but tells nothing.
+    (citation markers, filler and the passages' own titles aside). Such an answer passes citation
+    checks but tells nothing.
 
     >>> adds_nothing("马英九祭祖时间[1]。", "马英九祭祖时间"), adds_nothing("时间是3月27日[1]。", "马英九祭祖时间")
     (True, False)
+    >>> adds_nothing("两部电影是《人工智能加速…》[1]。", "两部电影是什么", ["人工智能加速赋能千行百业"])
+    True
     """
-    return not (content_words(answer) - content_words(question))
+    def is_title(m: re.Match) -> bool:
+        inner = strip_markers(next(g for g in m.groups() if g is not None)).strip(" …")
+        return bool(inner) and any(t.replace("…", "").startswith(inner) for t in titles)
+
+    if titles:
+        answer = _QUOTED.sub(lambda m: " " if is_title(m) else m.group(0), answer)
+    return not (content_words(answer) - content_words(question) - _FILLER)
 

@@ -294,3 +294,16 @@ def test_a_number_swapped_in_from_another_sentence_of_the_passage_is_not_support
     assert checker.verify("全国有4,400家人工智能企业[1]。").supported_sentences == 1
     swapped = checker.verify("上海有4,400家重点人工智能企业[1]。")  # 4,400 is in the passage, about China
     assert swapped.supported_sentences == 0
+
+
+def test_an_answer_made_of_the_passages_titles_abstains(fake_settings, tmp_path):
+    from rag.pipeline import open_pipeline
+
+    corpus = tmp_path / "one"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("标题：人工智能加速赋能千行百业\n\n电影节上修复了两部老电影，观众很多。", encoding="utf-8")
+    settings = fake_settings.replace(corpus_dir=str(corpus))
+    titled = open_pipeline(settings, generator=RewriteGenerator("两部老电影分别是《人工智能加速赋能千行百业》[1]。"))
+    assert titled.ask("电影节上修复的两部老电影叫什么？").abstained  # a title is not an answer
+    named = open_pipeline(settings, generator=RewriteGenerator("电影节上修复了两部老电影，观众很多[1]。"))
+    assert not named.ask("电影节上修复的两部老电影怎么样？").abstained
