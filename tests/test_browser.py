@@ -92,10 +92,12 @@ def ask(page, question: str) -> str:
     before = page.locator("#chat .message").count()
     page.fill("#question textarea", question)
     page.click("#send")
+    # done: the reply is in, no cursor, and it is not the "…" placeholder (an abstention's list of
+    # closest passages may end with a clipped "…" of its own)
     page.wait_for_function(
-        f"document.querySelectorAll('#chat .message').length >= {before + 2} && "
-        "!document.querySelector('#chat').innerText.includes('▌') && "
-        "!document.querySelector('#chat').innerText.trim().endsWith('…')", timeout=60000)
+        f"(() => {{ const m = document.querySelectorAll('#chat .message'); const last = m[m.length - 1];"
+        f" return m.length >= {before + 2} && !document.querySelector('#chat').innerText.includes('▌') &&"
+        " (last.querySelector('.abstain') !== null || !last.innerText.trim().endsWith('…')); })()", timeout=60000)
     page.wait_for_timeout(500)
     return page.locator("#chat .message").last.inner_text()
 
