@@ -20,6 +20,7 @@ import numpy as np
 
 from .records import Citation
 from .text import (
+    FILLER,
     SENTENCE_END,
     Quantity,
     content_words,
@@ -245,7 +246,6 @@ def model_refused(text: str) -> bool:
     return bool(REFUSAL_PATTERNS.search(text))
 
 
-_FILLER = frozenset({"分别", "各自", "respectively", "both"})  # words that add nothing to an answer
 _QUOTED = re.compile(r"《([^》]*)》|\"([^\"]*)\"|“([^”]*)”")
 
 
@@ -265,5 +265,5 @@ def adds_nothing(answer: str, question: str, titles: Sequence[str] = ()) -> bool
 
     if titles:
         answer = _QUOTED.sub(lambda m: " " if is_title(m) else m.group(0), answer)
-    return not (content_words(answer) - content_words(question) - _FILLER)
+    return not (content_words(answer) - content_words(question) - FILLER)
 

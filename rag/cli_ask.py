@@ -21,7 +21,7 @@ def print_sources(answer: Answer, pipe: Pipeline, out=None) -> None:
         print("\nClosest passages:" if answer.lang == "en" else in_script("\n最接近的段落：", answer.traditional), file=out)
         for i, h in enumerate(answer.hits[:3], 1):
             info = index.doc_info(h.chunk.doc_id)
-            print(f"  {i}. {info.title or info.id} ({h.dense_score:.2f}): {h.chunk.text[:120]}…", file=out)
+            print(f"  {i}. {info.title or info.id} ({h.dense_score:.2f}): {' '.join(h.chunk.text.split())[:120]}…", file=out)
         return
     print("\nSources:" if answer.lang == "en" else in_script("\n来源：", answer.traditional), file=out)
     seen = set()

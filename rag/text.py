@@ -120,6 +120,7 @@ EN_STOP = frozenset(
 ZH_STOP = frozenset("的 了 和 是 在 有 与 及 等 对 也 就 都 还 而 为 以 之 其 或 把 被 这 那 哪 些 个 吗 呢 吧 啊 "
                     "什么 多少 怎么 如何 哪些".split())
 STOP = EN_STOP | ZH_STOP
+FILLER = frozenset({"分别", "各自", "respectively", "both"})  # words an answer may add without saying anything
 
 _jieba_ready = False
 
@@ -402,7 +403,7 @@ def en_notation(value: float) -> str:
 
 
 _MONEY = {"yuan": "元", "rmb": "元", "us dollars": "美元", "dollars": "美元", "元": " yuan", "美元": " US dollars"}
-_MONEY_ZH = re.compile(r"\s*(yuan|RMB|US dollars|dollars)\b", re.IGNORECASE)
+_MONEY_ZH = re.compile(r"\s*(yuan|RMB|US dollars|dollars)(?![A-Za-z])", re.IGNORECASE)  # "yuan的": no \b before Han
 _MONEY_EN = re.compile(r"\s*(美元|元)")
 
 
