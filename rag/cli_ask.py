@@ -40,8 +40,8 @@ def print_sources(answer: Answer, pipe: Pipeline, out=None) -> None:
 
 
 def print_changes(answer: Answer, streamed: str, out=None) -> None:
-    """After the streamed draft, only what verification changed: an abstention, or the answer with
-    corrected markers (unsupported sentences are listed with the sources)."""
+    """After the streamed draft, only what verification changed: an abstention, or the verified answer
+    (markers repaired, figures in the reader's notation; unsupported sentences are listed with the sources)."""
     out = out or sys.stdout
     zh = answer.lang == "zh"
     if answer.abstained:
@@ -52,7 +52,8 @@ def print_changes(answer: Answer, streamed: str, out=None) -> None:
             print(answer.text, file=out)
         return
     if "".join(answer.text.split()) != "".join(streamed.split()):
-        print((in_script("引用已更正：", answer.traditional) if zh else "Citations corrected: ") + answer.text, file=out)
+        # markers repaired, unsupported sentences marked, figures put in the reader's notation
+        print((in_script("核实后：", answer.traditional) if zh else "Verified: ") + answer.text, file=out)
 
 
 def cmd_ask(args: argparse.Namespace, s: Settings) -> int:
