@@ -87,6 +87,13 @@ def clean_question(question: str) -> str:
     return q
 
 
+def _in_passage_order(hits: Sequence[Hit], passages: Sequence[Passage]) -> tuple[Hit, ...]:
+    """Passage [n] is hit n: the hits shown to the model first, in passage order, the other consulted hits after."""
+    order = {p.chunk_id: p.n for p in passages}
+    return tuple(sorted((h for h in hits if h.chunk.id in order), key=lambda h: order[h.chunk.id])) + tuple(
+        h for h in hits if h.chunk.id not in order)
+
+
 class Pipeline:
     """Holds the loaded models and index; thread-safe for concurrent questions. Opened with
     `rag.pipeline.open_pipeline`; tests build one from fakes directly."""
@@ -185,10 +192,7 @@ class Pipeline:
             if attempt and [p.text for p in passages] == shown_texts:
                 break  # nothing more to show the model
             shown_texts = [p.text for p in passages]
-            # Passage [n] is hit n: the passages shown to the model first, the other consulted hits after.
-            order = {p.chunk_id: p.n for p in passages}
-            hits = tuple(sorted((h for h in hits if h.chunk.id in order), key=lambda h: order[h.chunk.id])) + tuple(
-                h for h in hits if h.chunk.id not in order)
+            hits = _in_passage_order(hits, passages)
             if attempt == 0:
                 t_retrieve = time.perf_counter() - t0
                 yield Retrieved(standalone, hits)
@@ -206,8 +210,7 @@ class Pipeline:
             titles = [index.doc_info(p.doc_id).title for p in passages]
             if not raw or model_refused(raw) or adds_nothing(raw, f"{question} {standalone}", titles):
                 continue
-            checker = SupportChecker(self._sources(index, passages), self._embed_claims, s.support_threshold,
-                                     scope_of(standalone))
+            checker = self._checker(index, passages, standalone)
             raw_recall, raw_precision = checker.alce(raw)
             if not s.verify:  # take the markers at face value (ablation / naive baseline)
                 cits = [Citation(n, passages[n - 1].doc_id, passages[n - 1].chunk_id, True, claim)
@@ -236,7 +239,6 @@ class Pipeline:
                     query_vec: np.ndarray, finish: Callable[..., Done], t0: float) -> Iterator[Event]:
         """One small prompt per source document; each answer verified against its own source's passages
         and led by the source's title and date; a source whose answer fails says so."""
-        s = self.settings
         count = self.generator.count_tokens
         groups: list[tuple[str, list[Passage]]] = []
         n = 0
@@ -246,10 +248,7 @@ class Pipeline:
             n += len(ps)
             if ps:
                 groups.append((doc, ps))
-        passages = [p for _, ps in groups for p in ps]
-        order = {p.chunk_id: p.n for p in passages}
-        hits = tuple(sorted((h for h in hits if h.chunk.id in order), key=lambda h: order[h.chunk.id])) + tuple(
-            h for h in hits if h.chunk.id not in order)
+        hits = _in_passage_order(hits, [p for _, ps in groups for p in ps])
         yield Retrieved(standalone, hits)
         t_gen = time.perf_counter()
         first = 0.0
@@ -274,8 +273,7 @@ class Pipeline:
             v = None
             titles = [index.doc_info(p.doc_id).title for p in ps]
             if raw and not model_refused(raw) and not adds_nothing(raw, f"{question} {standalone}", titles):
-                checker = SupportChecker(self._sources(index, ps), self._embed_claims, s.support_threshold,
-                                          scope_of(standalone))
+                checker = self._checker(index, ps, standalone)
                 v = checker.verify(raw, lambda claim: agrees(kind, claim))
                 r, p = checker.alce(v.text)
                 recall, precision = recall + r, precision + p
@@ -299,6 +297,11 @@ class Pipeline:
         if isinstance(self.generator, ExtractiveGenerator):
             return self.generator.answer(question, passages)
         return self.generator.stream(build_messages(question, lang, passages), max_tokens=self.settings.max_new_tokens)
+
+    def _checker(self, index: LoadedIndex, passages: Sequence[Passage], standalone: str) -> SupportChecker:
+        """The support checker for answers to `standalone` from these passages (place check included)."""
+        return SupportChecker(self._sources(index, passages), self._embed_claims, self.settings.support_threshold,
+                              scope_of(standalone))
 
     @staticmethod
     def _sources(index: LoadedIndex, passages: Sequence[Passage]) -> list[SourcePassage]:

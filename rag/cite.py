@@ -142,11 +142,10 @@ class SupportChecker:
                     semantic = best if best >= self.threshold else 0.0
                     if _distinctive(nums):
                         # the passage sentences that state all of the claim's numbers
-                        stating = [float(sims[k]) for k, sn in enumerate(self._sentence_numbers[n])
-                                   if k < len(sims) and _stated(nums, sn)]
-                        if stating and self.scope is not None and not any(
-                                self.scope(claim, p.sentences[k]) for k, sn in enumerate(self._sentence_numbers[n])
-                                if k < len(sims) and _stated(nums, sn)):
+                        rows = [k for k, sn in enumerate(self._sentence_numbers[n])
+                                if k < len(sims) and _stated(nums, sn)]
+                        stating = [float(sims[k]) for k in rows]
+                        if rows and self.scope is not None and not any(self.scope(claim, p.sentences[k]) for k in rows):
                             continue  # the figure is stated, but for another place
                         if stating and max(stating) < best - ANCHOR_MARGIN:
                             continue  # the figure is in the passage, but not in the sentence the claim is about
@@ -246,7 +245,7 @@ def model_refused(text: str) -> bool:
     return bool(REFUSAL_PATTERNS.search(text))
 
 
-_QUOTED = re.compile(r"《([^》]*)》|\"([^\"]*)\"|“([^”]*)”")
+QUOTED = re.compile(r"《([^》]*)》|\"([^\"]*)\"|“([^”]*)”")  # a quoted title or phrase
 
 
 def adds_nothing(answer: str, question: str, titles: Sequence[str] = ()) -> bool:
@@ -264,6 +263,6 @@ def adds_nothing(answer: str, question: str, titles: Sequence[str] = ()) -> bool
         return bool(inner) and any(t.replace("…", "").startswith(inner) for t in titles)
 
     if titles:
-        answer = _QUOTED.sub(lambda m: " " if is_title(m) else m.group(0), answer)
+        answer = QUOTED.sub(lambda m: " " if is_title(m) else m.group(0), answer)
     return not (content_words(answer) - content_words(question) - FILLER)
 

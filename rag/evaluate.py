@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from .cite import strip_markers
+from .cite import QUOTED, strip_markers
 from .errors import RagError
 from .settings import Settings
 from .text import detect_lang
@@ -59,13 +58,10 @@ def answer_text(answer: str) -> str:
     return norm(strip_markers(answer))
 
 
-_TITLE = re.compile(r"《[^》]*》|\"[^\"]*\"|“[^”]*”")
-
-
 def answer_lang(answer: str) -> str:
     """The language an answer is written in; quoted source titles (shown in their own language beside
     per-source answers: 据《A spokesman for …》：…) do not count."""
-    return detect_lang(_TITLE.sub("", answer))
+    return detect_lang(QUOTED.sub("", answer))
 
 
 def is_correct(item: dict, record: dict) -> bool:
