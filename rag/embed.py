@@ -34,6 +34,10 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str], kind: str = "document", titles: Sequence[str] | None = None,
               progress: Progress | None = None) -> np.ndarray: ...
 
+    def embed_chunks(self, texts: Sequence[str], titles: Sequence[str] | None,
+                     spans: Sequence[Sequence[tuple[int, int]]], progress: Progress | None = None
+                     ) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
 
@@ -134,19 +138,72 @@ class SentenceTransformerEmbedder:
             inputs = [self.query_prompt + t for t in texts]
         else:
             inputs = self._document_inputs(texts, titles)
-        # Length-sorted batches keep padding low; progress is reported per batch.
-        order = np.argsort([-len(t) for t in inputs], kind="stable")
-        out = np.zeros((len(inputs), self.dim), dtype=np.float32)
+        # Each distinct text once (overlapping chunks share sentences, documents share boilerplate);
+        # length-sorted batches keep padding low; progress is reported per batch, in texts asked for.
+        distinct = list(dict.fromkeys(inputs))
+        slot = {t: i for i, t in enumerate(distinct)}
+        copies = np.bincount([slot[t] for t in inputs], minlength=len(distinct))
+        order = np.argsort([-len(t) for t in distinct], kind="stable")
+        vecs_d = np.zeros((len(distinct), self.dim), dtype=np.float32)
         for i in range(0, len(order), self.batch_size):
             idx = order[i:i + self.batch_size]
-            vecs = self.model.encode([inputs[j] for j in idx], batch_size=self.batch_size,
+            vecs = self.model.encode([distinct[j] for j in idx], batch_size=self.batch_size,
                                      convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
-            out[idx] = np.asarray(vecs, dtype=np.float32)
+            vecs_d[idx] = np.asarray(vecs, dtype=np.float32)
             if progress:
-                progress(len(idx))
+                progress(int(copies[idx].sum()))
+        out = vecs_d[[slot[t] for t in inputs]] if inputs else np.zeros((0, self.dim), dtype=np.float32)
         if kind == "query" and len(texts) == 1:
             self._cache.put(texts[0], out[0])
         return out
+
+
+    def embed_chunks(self, texts: Sequence[str], titles: Sequence[str] | None,
+                     spans: Sequence[Sequence[tuple[int, int]]], progress: Progress | None = None
+                     ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Chunk vectors and, from the same forward pass, one vector per (start, end) character span of
+        each chunk ("late chunking"): the span's token states are mean-pooled and sent through the
+        model's dense layers, instead of embedding every sentence again on its own. Progress counts chunks."""
+        import torch
+
+        inputs = self._document_inputs(texts, titles)
+        shift = [len(x) - len(t) for x, t in zip(inputs, texts, strict=True)]  # the prompt before the text
+        order = np.argsort([-len(t) for t in inputs], kind="stable")
+        out = np.zeros((len(inputs), self.dim), dtype=np.float32)
+        span_out = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
+        dense = [m for m in list(self.model)[2:] if type(m).__name__ == "Dense"]
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i:i + self.batch_size]
+            enc = self.tokenizer([inputs[j] for j in idx], return_offsets_mapping=True, padding=True,
+                                 truncation=True, max_length=self.max_tokens, return_tensors="pt")
+            offsets = enc.pop("offset_mapping").numpy()
+            features = {k: v.to(self.model.device) for k, v in enc.items()}
+            with torch.inference_mode():
+                res = self.model.forward(dict(features))
+                out[idx] = res["sentence_embedding"].float().cpu().numpy()
+                states = res["token_embeddings"]
+                pooled, where = [], []
+                for b, j in enumerate(idx):
+                    starts, ends = offsets[b, :, 0], offsets[b, :, 1]
+                    real = ends > starts  # special and padding tokens have empty offsets
+                    for s, (a, z) in enumerate(spans[j]):
+                        a, z = a + shift[j], z + shift[j]
+                        tok = np.flatnonzero(real & (starts < z) & (ends > a))
+                        if len(tok):
+                            pooled.append(states[b, tok].mean(dim=0))
+                            where.append((j, s))
+                        else:  # a span past the model's length limit: the chunk's vector stands in
+                            span_out[j][s] = out[j]
+                if pooled:
+                    x = {"sentence_embedding": torch.stack(pooled)}
+                    for layer in dense:
+                        x = layer(x)
+                    vecs = torch.nn.functional.normalize(x["sentence_embedding"].float(), dim=-1).cpu().numpy()
+                    for (j, s), v in zip(where, vecs, strict=True):
+                        span_out[j][s] = v
+            if progress:
+                progress(len(idx))
+        return out, span_out
 
 
 _TOKEN = re.compile(rf"[{HAN}]|[A-Za-z]+|{NUMBER.pattern}")
@@ -178,6 +235,15 @@ class HashEmbedder:
         if progress:
             progress(len(texts))
         return out
+
+
+    def embed_chunks(self, texts: Sequence[str], titles: Sequence[str] | None,
+                     spans: Sequence[Sequence[tuple[int, int]]], progress: Progress | None = None
+                     ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Chunk vectors and one vector per character span of each chunk (the fake embeds the span text)."""
+        vecs = self.embed(texts, titles=titles, progress=progress)
+        return vecs, [self.embed([t[a:b] for a, b in s]) if s else np.zeros((0, self.dim), np.float32)
+                      for t, s in zip(texts, spans, strict=True)]
 
 
 def load_embedder(settings: Settings) -> Embedder:

@@ -71,6 +71,15 @@ def is_correct(item: dict, record: dict) -> bool:
     return all(any(norm(a) in ans for a in group) for group in item["answers"])
 
 
+EVIDENCE_BUDGETS = (80, 160)
+
+
+def in_evidence(item: dict, evidence: str) -> bool:
+    """Every answer group has a form in the evidence text (a proxy: the other language's form counts)."""
+    ev = norm(evidence)
+    return all(any(norm(a) in ev for a in group) for group in item["answers"])
+
+
 def doc_ranks(item: dict, record: dict) -> int | None:
     """1-based rank of the first hit from a gold document, None if absent."""
     gold = set(item.get("doc_ids", []))
@@ -98,6 +107,9 @@ def score_group(pairs: list[tuple[dict, dict]]) -> dict[str, float]:
         out["mrr"] = sum(1 / r for r in ranks if r) / len(ans)
         out["accuracy"] = sum(is_correct(i, r) for i, r in ans) / len(ans)
         out["false_abstention"] = sum(1 for _, r in ans if r["abstained"]) / len(ans)
+        for b in EVIDENCE_BUDGETS:  # retrieval-only runs: the answer is in the evidence the generator sees
+            if all("evidence" in r for _, r in ans):
+                out[f"evidence@{b}"] = sum(in_evidence(i, r["evidence"][str(b)]) for i, r in ans) / len(ans)
     if unans:
         out["abstention_accuracy"] = sum(1 for _, r in unans if r["abstained"]) / len(unans)
     cits = [(i, c) for i, r in ans for c in r.get("citations", [])]
@@ -131,6 +143,7 @@ def summarize(items: list[dict], records: list[dict]) -> dict[str, Any]:
 
 
 COLUMNS = [("n", "n", "{:.0f}"), ("recall@1", "R@1", "{:.2f}"), ("recall@5", "R@5", "{:.2f}"), ("mrr", "MRR", "{:.2f}"),
+           *((f"evidence@{b}", f"ev@{b}", "{:.2f}") for b in EVIDENCE_BUDGETS),
            ("accuracy", "acc", "{:.2f}"), ("abstention_accuracy", "abst", "{:.2f}"),
            ("false_abstention", "f-abst", "{:.2f}"), ("citation_gold_doc", "cit-doc", "{:.2f}"),
            ("citation_recall", "cit-R", "{:.2f}"), ("citation_precision", "cit-P", "{:.2f}"),
@@ -200,6 +213,7 @@ def run(pipe, items: Iterable[dict], out: Path, keyword_weight: float | None = N
 
 def _retrieval_only(args: argparse.Namespace, s: Settings, items: list[dict]) -> int:
     from .pipeline import open_pipeline
+    from .prompt import select_passages
     from .retrieve import Retriever
 
     pipe = open_pipeline(s, with_generator=False)
@@ -207,14 +221,18 @@ def _retrieval_only(args: argparse.Namespace, s: Settings, items: list[dict]) ->
     records = []
     for item in tqdm(items, unit="q", desc="retrieve", file=sys.stderr):
         got = retriever.search(item["question"])
+        # the evidence sentences the generator would see at each budget (counted in embedder tokens)
+        evidence = {str(b): "\n".join(p.text for p in select_passages(got.hits, pipe.index, got.query_vector, b,
+                                                                      lambda t: pipe.embedder.count_tokens([t])[0]))
+                    for b in EVIDENCE_BUDGETS}
         records.append({"id": item["id"], "answer": "", "abstained": True, "citations": [],
                         "hits": [{"rank": i + 1, "doc_id": h.chunk.doc_id, "chunk_id": h.chunk.id, "score": h.score}
-                                 for i, h in enumerate(got.hits)],
+                                 for i, h in enumerate(got.hits)], "evidence": evidence,
                         "timings_ms": {"retrieve": (got.embed_seconds + got.search_seconds) * 1000,
                                        "first_token": 0.0, "generate": 0.0, "total": 0.0}})
     summary = summarize(items, records)
     summary["settings"] = s.to_json()
-    keep = ("n", "n_answerable", "recall@1", "recall@5", "mrr")
+    keep = ("n", "n_answerable", "recall@1", "recall@5", "mrr", *(f"evidence@{b}" for b in EVIDENCE_BUDGETS))
     for group in [summary["overall"], *summary["by_lang"].values(), *summary["by_type"].values()]:
         for key in list(group):
             if key not in keep:

@@ -48,6 +48,7 @@ class IndexSummary:
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)  # "path: reason"
     rebuilt_reason: str = ""
+    stages: dict[str, float] = field(default_factory=dict)  # seconds: read, chunk, embed, write
 
     def to_json(self) -> dict:
         return {
@@ -57,6 +58,7 @@ class IndexSummary:
             "seconds": round(self.seconds, 2),
             "chunks_per_second": round(self.chunks_embedded / self.seconds, 2) if self.seconds else 0.0,
             "skipped": self.skipped, "rebuilt_reason": self.rebuilt_reason,
+            "stages": {k: round(v, 2) for k, v in self.stages.items()},
         }
 
 
@@ -68,6 +70,8 @@ def _reuse_reason(m: Manifest, embedder: Embedder, settings: Settings) -> str:
         return f"embedding dimension changed ({m.dim} -> {embedder.dim}): full rebuild"
     if (m.chunk_tokens, m.chunk_overlap, m.chunker) != (settings.chunk_tokens, settings.chunk_overlap, CHUNKER_VERSION):
         return "chunking settings changed: full rebuild"
+    if m.sentence_vectors != settings.sentence_vectors:
+        return f"sentence vectors changed ({m.sentence_vectors} -> {settings.sentence_vectors}): full rebuild"
     return ""
 
 
@@ -117,7 +121,10 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
                 summary.rebuilt_reason, prev = reason, None
         if summary.rebuilt_reason:
             warn(summary.rebuilt_reason)
+        t_read = time.perf_counter()
         docs, summary.skipped = read_corpus(corpus, warn)
+        t_chunk = time.perf_counter()
+        summary.stages["read"] = t_chunk - t_read
         summary.docs_skipped = len(summary.skipped)
         summary.files_seen = len(docs) + len(summary.skipped)
         old_docs = prev.manifest.docs if prev else {}
@@ -160,22 +167,13 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
                 vectors[i] = prev.vectors[r]
         sentences = _sentences(chunks, rows, prev, embedder.dim)
         sent_todo = [i for i, (row, _, _) in enumerate(sentences.spans) if rows[row] is None]
+        t_embed = time.perf_counter()
+        summary.stages["chunk"] = t_embed - t_chunk
         if to_embed:
-            total = len(to_embed) + len(sent_todo)
-            with tqdm(total=total, unit="text", desc="embedding chunks+sentences", disable=quiet,
-                      file=sys.stderr) as bar:
-                embedded = embedder.embed([t for _, t in to_embed], kind="document",
-                                          titles=[titles[chunks[i].doc_id] for i, _ in to_embed],
-                                          progress=bar.update)
-                sent_texts = []
-                for i in sent_todo:
-                    row, a, b = sentences.spans[i]
-                    sent_texts.append(chunks[row].text[a:b])
-                sent_vecs = embedder.embed(sent_texts, kind="document", progress=bar.update)
-            for (i, _), vec in zip(to_embed, embedded, strict=True):
-                vectors[i] = vec
-            if sent_todo:
-                sentences.vectors[sent_todo] = sent_vecs.astype(np.float16)
+            _embed_new(embedder, settings.sentence_vectors, chunks, to_embed, titles, sentences, sent_todo,
+                       vectors, quiet)
+        t_write = time.perf_counter()
+        summary.stages["embed"] = t_write - t_embed
         summary.chunks_embedded = len(to_embed)
         summary.chunks_total = len(chunks)
         changed = summary.docs_added or summary.docs_changed or summary.docs_removed or prev is None
@@ -186,13 +184,46 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
                 embed_files={f.path: f.sha256 for f in spec.files} if spec else {},
                 dim=embedder.dim, dtype="float32", chunk_tokens=settings.chunk_tokens,
                 chunk_overlap=settings.chunk_overlap, faiss_type="", n_chunks=len(chunks), created=time.time(),
-                docs=doc_entries, chunker=CHUNKER_VERSION)
+                docs=doc_entries, chunker=CHUNKER_VERSION, sentence_vectors=settings.sentence_vectors)
             with tqdm(total=len(chunks), unit="chunk", desc="building search graph",
                       disable=quiet or not uses_graph(len(chunks)),
                       file=sys.stderr) as bar:
                 write_generation(root, manifest, chunks, vectors, sentences, progress=bar.update)
+            summary.stages["write"] = time.perf_counter() - t_write
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _embed_new(embedder: Embedder, how: str, chunks: list[Chunk], to_embed: list[tuple[int, str]],
+               titles: dict[str, str], sentences: Sentences, sent_todo: list[int], vectors: np.ndarray,
+               quiet: bool) -> None:
+    """Embed the new chunks into `vectors` and their sentences into `sentences.vectors`."""
+    chunk_titles = [titles[chunks[i].doc_id] for i, _ in to_embed]
+    if how == "late":
+        slot = {row: k for k, (row, _) in enumerate(to_embed)}
+        spans: list[list[tuple[int, int]]] = [[] for _ in to_embed]
+        where: list[list[int]] = [[] for _ in to_embed]
+        for i in sent_todo:
+            row, a, b = sentences.spans[i]
+            spans[slot[int(row)]].append((int(a), int(b)))
+            where[slot[int(row)]].append(i)
+        with tqdm(total=len(to_embed), unit="chunk", desc="embedding chunks", disable=quiet, file=sys.stderr) as bar:
+            embedded, span_vecs = embedder.embed_chunks([t for _, t in to_embed], chunk_titles, spans,
+                                                        progress=bar.update)
+        for rows_k, vecs_k in zip(where, span_vecs, strict=True):
+            if rows_k:
+                sentences.vectors[rows_k] = vecs_k.astype(np.float16)
+    else:
+        with tqdm(total=len(to_embed) + len(sent_todo), unit="text", desc="embedding chunks+sentences",
+                  disable=quiet, file=sys.stderr) as bar:
+            embedded = embedder.embed([t for _, t in to_embed], kind="document", titles=chunk_titles,
+                                      progress=bar.update)
+            sent_texts = [chunks[row].text[a:b] for row, a, b in (sentences.spans[i] for i in sent_todo)]
+            sent_vecs = embedder.embed(sent_texts, kind="document", progress=bar.update)
+        if sent_todo:
+            sentences.vectors[sent_todo] = sent_vecs.astype(np.float16)
+    for (i, _), vec in zip(to_embed, embedded, strict=True):
+        vectors[i] = vec
 
 
 def _sentences(chunks: list[Chunk], rows: list[int | None], prev, dim: int) -> Sentences:

@@ -58,6 +58,7 @@ class Manifest:
     created: float
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> hash, title, date, url, lang, chunk_ids
     chunker: str = ""  # version of the chunking code; a change forces a rebuild
+    sentence_vectors: str = "separate"  # how sentence vectors were made (settings.sentence_vectors)
 
     @staticmethod
     def from_json(d: dict[str, Any]) -> Manifest:

@@ -35,3 +35,33 @@ def test_hash_embedder_ranks_shared_words_together():
     e = HashEmbedder(256)
     q, near, far = e.embed(["Shanghai AI companies", "AI companies in Shanghai grew", "北京的天气"], kind="document")
     assert q @ near > q @ far
+
+
+def test_repeated_texts_are_embedded_once_and_progress_counts_every_text(tiny_st_model, monkeypatch):
+    e = SentenceTransformerEmbedder(tiny_st_model, "tiny", dtype="float32", batch_size=4)
+    seen: list[str] = []
+    encode = e.model.encode
+    monkeypatch.setattr(e.model, "encode", lambda texts, **kw: (seen.extend(texts), encode(texts, **kw))[1])
+    texts = [SENTENCES[0], SENTENCES[1], SENTENCES[0], SENTENCES[2], SENTENCES[1]]
+    done: list[int] = []
+    out = e.embed(texts, kind="document", progress=done.append)
+    assert len(seen) == 3 and sum(done) == 5
+    assert np.array_equal(out[0], out[2]) and np.array_equal(out[1], out[4])
+    assert np.allclose(out[3], e.embed([SENTENCES[2]], kind="document")[0], atol=1e-5)
+
+
+def test_late_chunking_gives_the_chunk_vector_and_one_vector_per_sentence(tiny_st_model):
+    e = SentenceTransformerEmbedder(tiny_st_model, "tiny", dtype="float32", batch_size=2)
+    texts = [SENTENCES[0] + " " + SENTENCES[1], SENTENCES[2], SENTENCES[3] + " " + SENTENCES[4]]
+    spans = [[(0, len(SENTENCES[0])), (len(SENTENCES[0]) + 1, len(texts[0]))], [(0, len(SENTENCES[2]))],
+             [(0, len(SENTENCES[3]))]]
+    chunk_vecs, span_vecs = e.embed_chunks(texts, ["t1", "t2", "t3"], spans)
+    # the chunk vectors are exactly what embed() gives; one unit vector per span, in order
+    assert np.allclose(chunk_vecs, e.embed(texts, kind="document", titles=["t1", "t2", "t3"]), atol=1e-5)
+    assert [len(v) for v in span_vecs] == [2, 1, 1]
+    assert all(np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4) for v in span_vecs)
+    # a sentence's vector depends on its own tokens: the two sentences of chunk 0 differ,
+    # and the first sentence of chunk 2 is closer to itself embedded alone than to another sentence
+    assert not np.allclose(span_vecs[0][0], span_vecs[0][1], atol=1e-3)
+    alone = e.embed([SENTENCES[3], SENTENCES[0]], kind="document")
+    assert span_vecs[2][0] @ alone[0] > span_vecs[2][0] @ alone[1]

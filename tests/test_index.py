@@ -217,3 +217,16 @@ def test_large_collections_get_a_float16_hnsw_graph_that_finds_the_exact_neighbo
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact, strict=True)])
     assert recall >= 0.95
     assert isinstance(store.build_dense(vecs[:400]), faiss.IndexFlatIP)
+
+
+def test_changing_how_sentence_vectors_are_made_rebuilds(fake_settings):
+    build_index(fake_settings.replace(sentence_vectors="separate"), HashEmbedder(256), quiet=True)
+    s = build_index(fake_settings.replace(sentence_vectors="late"), HashEmbedder(256), quiet=True)
+    assert "sentence vectors changed (separate -> late)" in s.rebuilt_reason
+    ix = load_index(fake_settings.index_path)
+    assert ix.manifest.sentence_vectors == "late"
+    assert set(s.stages) == {"read", "chunk", "embed", "write"}
+    spans, vecs = ix.chunk_sentences(0)
+    text = ix.chunks[0].text
+    fresh = HashEmbedder(256).embed([text[a:b] for a, b in spans])
+    assert np.abs(np.asarray(vecs, np.float32) - fresh).max() < 1e-2  # float16 on disk
