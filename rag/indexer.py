@@ -212,7 +212,7 @@ def _embed_new(embedder: Embedder, how: str, chunks: list[Chunk], to_embed: list
                                                         progress=bar.update)
         for rows_k, vecs_k in zip(where, span_vecs, strict=True):
             if rows_k:
-                sentences.vectors[rows_k] = vecs_k.astype(np.float16)
+                sentences.vectors[rows_k] = vecs_k
     else:
         with tqdm(total=len(to_embed) + len(sent_todo), unit="text", desc="embedding chunks+sentences",
                   disable=quiet, file=sys.stderr) as bar:
@@ -221,7 +221,7 @@ def _embed_new(embedder: Embedder, how: str, chunks: list[Chunk], to_embed: list
             sent_texts = [chunks[row].text[a:b] for row, a, b in (sentences.spans[i] for i in sent_todo)]
             sent_vecs = embedder.embed(sent_texts, kind="document", progress=bar.update)
         if sent_todo:
-            sentences.vectors[sent_todo] = sent_vecs.astype(np.float16)
+            sentences.vectors[sent_todo] = sent_vecs
     for (i, _), vec in zip(to_embed, embedded, strict=True):
         vectors[i] = vec
 
@@ -243,8 +243,8 @@ def _sentences(chunks: list[Chunk], rows: list[int | None], prev, dim: int) -> S
                 spans.append((i, s0, s1))
                 copy_from.append(-1)
     arr = np.asarray(spans, dtype=np.int32).reshape(-1, 3)
-    vecs = np.zeros((len(arr), dim), dtype=np.float16)
+    vecs = np.zeros((len(arr), dim), dtype=np.float32)
     src = np.asarray(copy_from, dtype=np.int64)
     if prev is not None and (src >= 0).any():
-        vecs[src >= 0] = np.asarray(prev.sentences.vectors)[src[src >= 0]]
+        vecs[src >= 0] = prev.sentences.floats(src[src >= 0])
     return Sentences(arr, vecs)

@@ -23,7 +23,7 @@ import numpy as np
 from .embed import Embedder
 from .records import Hit
 from .settings import Settings
-from .store import LoadedIndex, half_to_float
+from .store import LoadedIndex
 
 RRF_K = 60
 SENTENCE_SEARCH_MAX = 20_000  # sentences searched exhaustively; above, candidates are re-scored
@@ -79,7 +79,7 @@ class Retriever:
             import faiss
 
             flat = faiss.IndexFlatIP(ix.sentences.vectors.shape[1])
-            flat.add(np.asarray(ix.sentences.vectors, dtype=np.float32))
+            flat.add(ix.sentences.floats())
             ix.sentence_flat = flat
         scores, ids = ix.sentence_flat.search(qv.reshape(1, -1).astype(np.float32), min(m, 4 * n))
         rows = ix.sentences.spans[ids[0][ids[0] >= 0], 0]
@@ -100,7 +100,7 @@ class Retriever:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         first = np.cumsum(lengths) - lengths  # each row's first position in `sent`
         sent = np.repeat(starts - first, lengths) + np.arange(lengths.sum())
-        sims = half_to_float(sent_store.vectors[sent]) @ qv.astype(np.float32)
+        sims = sent_store.floats(sent) @ qv.astype(np.float32)
         best = np.maximum.reduceat(sims, first)  # best sentence of each row (rows are contiguous)
         order = np.argsort(-best, kind="stable")[:n]
         return rows[order], best[order]

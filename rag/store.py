@@ -28,7 +28,7 @@ from .errors import RagError
 from .keyword import KeywordIndex
 from .records import Chunk, DocInfo
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: sentence vectors stored as int8 with a scale per row
 EXACT_MAX = 5_000  # exact search up to this many chunks (it reads every vector: ~3 ms per 10k), HNSW above
 # HNSW graph over float16 vectors (half the memory of float32, same recall); parameters chosen with
 # bench/bench_retrieval.py (recall@10 against exact search, see docs/performance.md)
@@ -90,9 +90,9 @@ class LoadedIndex:
         """Spans (m, 2) relative to the chunk text, and vectors (m, dim) of chunk `row`'s sentences."""
         ranges = self.sentences.ranges
         if row >= len(ranges):
-            return self.sentences.spans[0:0, 1:], self.sentences.vectors[0:0]
+            return self.sentences.spans[0:0, 1:], self.sentences.floats(slice(0, 0))
         a, b = ranges[row]
-        return self.sentences.spans[a:b, 1:], self.sentences.vectors[a:b]
+        return self.sentences.spans[a:b, 1:], self.sentences.floats(slice(a, b))
 
     def doc_info(self, doc_id: str) -> DocInfo:
         d = self.manifest.docs.get(doc_id, {})
@@ -102,11 +102,29 @@ class LoadedIndex:
 @dataclass
 class Sentences:
     """Sentence-level vectors of every chunk: used to pick the best sentences for the prompt and to
-    check that cited passages support the answer. Rows of `spans` are (chunk_row, start, end)."""
+    check that cited passages support the answer. Rows of `spans` are (chunk_row, start, end).
+    On disk the vectors are int8 with one scale per row (a quarter of float32; cosines change by
+    about 1e-4); while an index is being built they are float32 and `scales` is None."""
 
     spans: np.ndarray  # (m, 3) int32
-    vectors: np.ndarray  # (m, dim) float16
+    vectors: np.ndarray  # (m, dim) int8 with `scales`, or float
+    scales: np.ndarray | None = None  # (m,) float32: row i is vectors[i] * scales[i]
     _ranges: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    def floats(self, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """The vectors of `rows` as float32."""
+        if self.scales is None:
+            return np.asarray(self.vectors[rows], dtype=np.float32)
+        return self.vectors[rows].astype(np.float32) * self.scales[rows][:, None]
+
+    def quantized(self) -> tuple[np.ndarray, np.ndarray]:
+        """(int8 vectors, float32 scales): each row scaled so that its largest component is 127."""
+        if self.scales is not None:
+            return np.asarray(self.vectors), np.asarray(self.scales)
+        v = np.asarray(self.vectors, dtype=np.float32)
+        scales = np.abs(v).max(axis=1) / 127 if len(v) else np.zeros(0, np.float32)
+        scales[scales == 0] = 1.0
+        return np.round(v / scales[:, None]).astype(np.int8), scales.astype(np.float32)
 
     @property
     def ranges(self) -> np.ndarray:
@@ -174,7 +192,9 @@ def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vector
             f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
     np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
     np.save(tmp / "sentence_spans.npy", np.ascontiguousarray(sentences.spans, dtype=np.int32))
-    np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(sentences.vectors, dtype=np.float16))
+    sent_vectors, sent_scales = sentences.quantized()
+    np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(sent_vectors, dtype=np.int8))
+    np.save(tmp / "sentence_scales.npy", np.ascontiguousarray(sent_scales, dtype=np.float32))
     dense = build_dense(vectors, progress) if len(chunks) else None
     manifest.faiss_type = type(dense).__name__ if dense is not None else "none"
     if dense is not None:
@@ -243,22 +263,15 @@ def load_index(root: Path, expect_model: str | None = None) -> LoadedIndex:
         vectors = _mapped(gen / "vectors.npy")
         dense = faiss.read_index(str(gen / "dense.faiss")) if m.n_chunks else None
         keyword = KeywordIndex.load(gen / "bm25", m.n_chunks)
-        sentences = Sentences(_mapped(gen / "sentence_spans.npy"), _mapped(gen / "sentence_vectors.npy"))
+        sentences = Sentences(_mapped(gen / "sentence_spans.npy"), _mapped(gen / "sentence_vectors.npy"),
+                              _mapped(gen / "sentence_scales.npy"))
     except (OSError, ValueError, KeyError, RuntimeError) as e:
         raise IndexError_(f"index files in {gen} are damaged ({type(e).__name__}): run `rag index --rebuild`") from None
     if len(chunks) != m.n_chunks or vectors.shape != (m.n_chunks, m.dim) or (dense and dense.ntotal != m.n_chunks):
         raise IndexError_(f"index in {gen} is inconsistent with its manifest: run `rag index --rebuild`")
-    if len(sentences.spans) != len(sentences.vectors) or (len(sentences.spans) and sentences.ranges.shape[0] > m.n_chunks):
+    if len(sentences.spans) != len(sentences.vectors) or len(sentences.vectors) != len(sentences.scales) or (len(sentences.spans) and sentences.ranges.shape[0] > m.n_chunks):
         raise IndexError_(f"sentence index in {gen} is inconsistent: run `rag index --rebuild`")
     return LoadedIndex(gen, m, chunks, vectors, dense, keyword, sentences)
-
-
-def half_to_float(h: np.ndarray) -> np.ndarray:
-    """float16 -> float32 by moving the bits: exact for normal numbers, off by < 6.2e-5 for
-    float16 subnormals (|x| < 6.1e-5). Twice as fast as numpy's astype, which converts one value at a
-    time on this CPU; this runs on every query's re-scored sentences."""
-    bits = h.view(np.uint16).astype(np.uint32)
-    return (((bits & 0x8000) << 16) | (((bits & 0x7FFF) << 13) + (112 << 23))).view(np.float32)
 
 
 def _mapped(path: Path) -> np.ndarray:
