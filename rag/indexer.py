@@ -182,7 +182,7 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
             manifest = Manifest(
                 format_version=FORMAT_VERSION, embed_model=embedder.model_id,
                 embed_files={f.path: f.sha256 for f in spec.files} if spec else {},
-                dim=embedder.dim, dtype="float32", chunk_tokens=settings.chunk_tokens,
+                dim=embedder.dim, dtype="float16", chunk_tokens=settings.chunk_tokens,
                 chunk_overlap=settings.chunk_overlap, faiss_type="", n_chunks=len(chunks), created=time.time(),
                 docs=doc_entries, chunker=CHUNKER_VERSION, sentence_vectors=settings.sentence_vectors)
             with tqdm(total=len(chunks), unit="chunk", desc="building search graph",

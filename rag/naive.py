@@ -48,7 +48,7 @@ def naive_pipeline(s: Settings) -> Pipeline:
     chunks = [c for d in docs for c in window_chunks(d, embedder.tokenizer)]
     t0 = time.perf_counter()
     vectors = embedder.embed([c.text for c in chunks], kind="document")
-    manifest = Manifest(FORMAT_VERSION, embedder.model_id, {}, embedder.dim, "float32", WINDOW, 0, "", len(chunks),
+    manifest = Manifest(FORMAT_VERSION, embedder.model_id, {}, embedder.dim, "float16", WINDOW, 0, "", len(chunks),
                         time.time(), {d.id: {"hash": d.content_hash, "title": d.title, "date": d.date, "url": d.url,
                                             "lang": d.lang, "chunk_ids": []} for d in docs}, chunker="window-256")
     empty = Sentences(np.zeros((0, 3), np.int32), np.zeros((0, embedder.dim), np.float16))

@@ -28,7 +28,7 @@ from .errors import RagError
 from .keyword import KeywordIndex
 from .records import Chunk, DocInfo
 
-FORMAT_VERSION = 3  # 3: sentence vectors stored as int8 with a scale per row
+FORMAT_VERSION = 3  # 3: sentence vectors int8 with a scale per row, chunk vectors float16
 EXACT_MAX = 5_000  # exact search up to this many chunks (it reads every vector: ~3 ms per 10k), HNSW above
 # HNSW graph over float16 vectors (half the memory of float32, same recall); parameters chosen with
 # bench/bench_retrieval.py (recall@10 against exact search, see docs/performance.md)
@@ -73,7 +73,7 @@ class LoadedIndex:
     path: Path
     manifest: Manifest
     chunks: list[Chunk]
-    vectors: np.ndarray  # (n, dim) float32, memory-mapped
+    vectors: np.ndarray  # (n, dim) float16, memory-mapped (FAISS keeps the vectors it searches)
     dense: Any  # faiss.Index
     keyword: KeywordIndex
     sentences: Sentences
@@ -190,7 +190,7 @@ def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vector
     with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
-    np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+    np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float16))  # the search index has its own copy
     np.save(tmp / "sentence_spans.npy", np.ascontiguousarray(sentences.spans, dtype=np.int32))
     sent_vectors, sent_scales = sentences.quantized()
     np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(sent_vectors, dtype=np.int8))

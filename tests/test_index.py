@@ -46,7 +46,7 @@ def test_reused_vectors_equal_fresh_ones(fake_settings, corpus):
     build_index(fake_settings, emb, quiet=True)
     ix = load_index(fake_settings.index_path)
     fresh = emb.embed([c.text for c in ix.chunks], kind="document")
-    assert abs(fresh - ix.vectors).max() < 1e-5
+    assert abs(fresh - ix.vectors).max() < 1e-3  # float16 on disk
 
 
 def test_model_change_forces_full_rebuild(fake_settings):
