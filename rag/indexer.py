@@ -185,10 +185,13 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
                 dim=embedder.dim, dtype="float16", chunk_tokens=settings.chunk_tokens,
                 chunk_overlap=settings.chunk_overlap, faiss_type="", n_chunks=len(chunks), created=time.time(),
                 docs=doc_entries, chunker=CHUNKER_VERSION, sentence_vectors=settings.sentence_vectors)
-            with tqdm(total=len(chunks), unit="chunk", desc="building search graph",
-                      disable=quiet or not uses_graph(len(chunks)),
-                      file=sys.stderr) as bar:
-                write_generation(root, manifest, chunks, vectors, sentences, progress=bar.update)
+            large = uses_graph(len(chunks))  # small indexes are written in a second or two: no bars
+            with tqdm(total=len(chunks), unit="chunk", desc="building search graph", disable=quiet or not large,
+                      file=sys.stderr) as bar, \
+                    tqdm(total=len(chunks), unit="chunk", desc="keyword index (word splitting)",
+                         disable=quiet or not large, file=sys.stderr) as kw_bar:
+                write_generation(root, manifest, chunks, vectors, sentences, progress=bar.update,
+                                 keyword_progress=kw_bar.update)
             summary.stages["write"] = time.perf_counter() - t_write
     summary.seconds = time.perf_counter() - t0
     return summary

@@ -178,9 +178,11 @@ def build_dense(vectors: np.ndarray, progress: Callable[[int], object] | None = 
 
 
 def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray,
-                     sentences: Sentences, progress: Callable[[int], object] | None = None) -> Path:
+                     sentences: Sentences, progress: Callable[[int], object] | None = None,
+                     keyword_progress: Callable[[int], object] | None = None) -> Path:
     """Write a complete generation and make it CURRENT. Returns its directory. `progress` gets the
-    number of chunks added to the search graph (large collections only)."""
+    number of chunks added to the search graph (large collections only), `keyword_progress` the
+    number of chunks tokenized for BM25."""
     import faiss
 
     root.mkdir(parents=True, exist_ok=True)
@@ -199,7 +201,7 @@ def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vector
     manifest.faiss_type = type(dense).__name__ if dense is not None else "none"
     if dense is not None:
         faiss.write_index(dense, str(tmp / "dense.faiss"))
-    KeywordIndex.build([c.text for c in chunks]).save(tmp / "bm25")
+    KeywordIndex.build([c.text for c in chunks], keyword_progress).save(tmp / "bm25")
     (tmp / "manifest.json").write_text(json.dumps(vars(manifest), ensure_ascii=False, indent=1), encoding="utf-8")
     _fsync_tree(tmp)
     os.rename(tmp, gen)

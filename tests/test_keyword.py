@@ -53,3 +53,10 @@ def test_bm25s_layout_the_postings_search_reads(index):
     words = [i for w, i in index.bm25.vocab_dict.items() if w]  # bm25s adds an empty word without a column
     assert max(words) < len(m["indptr"]) - 1  # a CSC column per vocabulary id
     assert m["indices"].max() < index.size and len(m["indices"]) == len(m["data"])
+
+
+def test_build_reports_tokenizing_progress():
+    texts = [f"上海 企业 {i}" for i in range(2500)]
+    seen: list[int] = []
+    KeywordIndex.build(texts, seen.append)
+    assert sum(seen) == 2500 and seen == [1000, 1000, 500]
