@@ -25,6 +25,7 @@ from .records import Chunk, Document
 from .settings import Settings
 from .store import (
     FORMAT_VERSION,
+    FormatChanged,
     IndexError_,
     Manifest,
     Sentences,
@@ -114,6 +115,8 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
         if not rebuild:
             try:
                 prev = load_index(root)
+            except FormatChanged as e:
+                summary.rebuilt_reason = f"index format changed ({e.old} -> {FORMAT_VERSION}): full rebuild"
             except IndexError_ as e:
                 if "no index" not in str(e):
                     summary.rebuilt_reason = f"previous index unusable ({e}): full rebuild"

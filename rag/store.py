@@ -40,6 +40,14 @@ class IndexError_(RagError, RuntimeError):
     """The index is missing, damaged or built differently; the message says what to run."""
 
 
+class FormatChanged(IndexError_):
+    """The index was written by a version of the product with another file format."""
+
+    def __init__(self, old: int):
+        super().__init__(f"index format {old} is not {FORMAT_VERSION}: run `rag index --rebuild`")
+        self.old = old
+
+
 class LockedError(RagError, RuntimeError):
     pass
 
@@ -256,7 +264,7 @@ def load_index(root: Path, expect_model: str | None = None) -> LoadedIndex:
         raise IndexError_(f"index manifest in {gen} is damaged: run `rag index --rebuild`")
     m = Manifest.from_json(data)
     if m.format_version != FORMAT_VERSION:
-        raise IndexError_(f"index format {m.format_version} is not {FORMAT_VERSION}: run `rag index --rebuild`")
+        raise FormatChanged(m.format_version)
     if expect_model and m.embed_model != expect_model:
         raise IndexError_(f"index was built with {m.embed_model}, settings say {expect_model}: run `rag index`")
     try:

@@ -231,3 +231,14 @@ def test_changing_how_sentence_vectors_are_made_rebuilds(fake_settings):
     text = ix.chunks[0].text
     fresh = HashEmbedder(256).embed([text[a:b] for a, b in spans])
     assert np.abs(np.asarray(vecs, np.float32) - fresh).max() < 1e-2  # float16 on disk
+
+
+def test_an_index_of_an_older_format_is_rebuilt_with_a_plain_reason(fake_settings):
+    build_index(fake_settings, HashEmbedder(256), quiet=True)
+    gen = store.current_generation(fake_settings.index_path)
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["format_version"] = store.FORMAT_VERSION - 1
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    s = build_index(fake_settings, HashEmbedder(256), quiet=True)
+    assert s.rebuilt_reason == f"index format changed ({store.FORMAT_VERSION - 1} -> {store.FORMAT_VERSION}): full rebuild"
+    assert s.chunks_embedded == s.chunks_total
