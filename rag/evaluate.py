@@ -154,11 +154,12 @@ def table(summary: dict[str, Any]) -> str:
     rows = [("overall", summary["overall"])]
     for g in GROUPS:
         rows += [(f"{g}={k}", v) for k, v in summary[f"by_{g}"].items()]
-    head = "| group | " + " | ".join(c[1] for c in COLUMNS) + " |"
-    sep = "|---" * (len(COLUMNS) + 1) + "|"
+    cols = [c for c in COLUMNS if any(c[0] in m for _, m in rows)]  # e.g. evidence@B only without generation
+    head = "| group | " + " | ".join(c[1] for c in cols) + " |"
+    sep = "|---" * (len(cols) + 1) + "|"
     lines = [head, sep]
     for name, m in rows:
-        cells = [fmt.format(m[k]) if k in m else "-" for k, _, fmt in COLUMNS]
+        cells = [fmt.format(m[k]) if k in m else "-" for k, _, fmt in cols]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
