@@ -26,7 +26,7 @@ from bench.common import print_result, print_table  # noqa: E402
 from rag.records import Chunk  # noqa: E402
 from rag.retrieve import SENTENCE_SEARCH_MAX, Retriever  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
-from rag.store import Manifest, Sentences, load_index, write_generation  # noqa: E402
+from rag.store import FORMAT_VERSION, Manifest, Sentences, load_index, write_generation  # noqa: E402
 from rag.text import search_tokens  # noqa: E402
 
 SENTS_PER_CHUNK = 4
@@ -162,7 +162,7 @@ def run(n: int, n_queries: int, dim: int, latent: int, efs: list[int], seed: int
     with tempfile.TemporaryDirectory() as tmp:
         chunks = [Chunk(f"d{i}#{i}", f"d{i}", t, 0, len(t), "zh") for i, t in enumerate(texts)]
         del texts
-        m = Manifest(2, "synthetic", {}, dim, "float32", 200, 40, "", n, time.time(), {}, "bench")
+        m = Manifest(FORMAT_VERSION, "synthetic", {}, dim, "float16", 200, 40, "", n, time.time(), {}, "bench")
         t0 = time.perf_counter()
         write_generation(Path(tmp), m, chunks, vecs, sentences)
         out["index_build_write_s"] = time.perf_counter() - t0
