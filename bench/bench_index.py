@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -76,7 +75,10 @@ def raw_encode(corpus: Path, dtype: str) -> dict:
     s = load_settings()
     model = SentenceTransformer(str(resolve(s.embed_model, s)), device="cpu", local_files_only=True,
                                 model_kwargs={"dtype": getattr(torch, dtype)})
-    count = lambda texts: [len(x) for x in model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+    def count(texts):
+        return [len(x) for x in model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
     docs, _ = read_corpus(corpus, warn=lambda m: None)
     texts = [c.text for d in docs for c in chunk_document(d, count, s.chunk_tokens, s.chunk_overlap)]
     tokens = sum(count(texts))

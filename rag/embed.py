@@ -236,7 +236,6 @@ class HashEmbedder:
             progress(len(texts))
         return out
 
-
     def embed_chunks(self, texts: Sequence[str], titles: Sequence[str] | None,
                      spans: Sequence[Sequence[tuple[int, int]]], progress: Progress | None = None
                      ) -> tuple[np.ndarray, list[np.ndarray]]:

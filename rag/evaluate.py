@@ -67,8 +67,12 @@ def answer_lang(answer: str) -> str:
 def is_correct(item: dict, record: dict) -> bool:
     if record.get("abstained"):
         return False
-    ans = answer_text(record.get("answer", ""))
-    return all(any(norm(a) in ans for a in group) for group in item["answers"])
+    return _holds_answer(item, answer_text(record.get("answer", "")))
+
+
+def _holds_answer(item: dict, normed: str) -> bool:
+    """Every answer group has a form (alias) in `normed`, an already normalised text."""
+    return all(any(norm(a) in normed for a in group) for group in item["answers"])
 
 
 EVIDENCE_BUDGETS = (80, 160)
@@ -76,8 +80,7 @@ EVIDENCE_BUDGETS = (80, 160)
 
 def in_evidence(item: dict, evidence: str) -> bool:
     """Every answer group has a form in the evidence text (a proxy: the other language's form counts)."""
-    ev = norm(evidence)
-    return all(any(norm(a) in ev for a in group) for group in item["answers"])
+    return _holds_answer(item, norm(evidence))
 
 
 def doc_ranks(item: dict, record: dict) -> int | None:
@@ -107,8 +110,8 @@ def score_group(pairs: list[tuple[dict, dict]]) -> dict[str, float]:
         out["mrr"] = sum(1 / r for r in ranks if r) / len(ans)
         out["accuracy"] = sum(is_correct(i, r) for i, r in ans) / len(ans)
         out["false_abstention"] = sum(1 for _, r in ans if r["abstained"]) / len(ans)
-        for b in EVIDENCE_BUDGETS:  # retrieval-only runs: the answer is in the evidence the generator sees
-            if all("evidence" in r for _, r in ans):
+        if all("evidence" in r for _, r in ans):  # retrieval-only runs: the answer is in the evidence shown
+            for b in EVIDENCE_BUDGETS:
                 out[f"evidence@{b}"] = sum(in_evidence(i, r["evidence"][str(b)]) for i, r in ans) / len(ans)
     if unans:
         out["abstention_accuracy"] = sum(1 for _, r in unans if r["abstained"]) / len(unans)
