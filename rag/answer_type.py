@@ -13,6 +13,8 @@ answer a question that asks for one.
 False
 >>> agrees("company", "上海有1,149家重点人工智能企业。"), agrees("size", "规模达2246亿元。")
 (True, True)
+>>> agrees("company", "The country has 40 types of AI imaging medical devices [1]."), agrees("company", "已有40种产品。")
+(False, False)
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ _UNITS: dict[str, tuple[str, ...]] = {
     "people": ("人", "名", "位", "people", "person", "employee", "worker", "researcher", "staff", "talent"),
     "money": ("元", "美元", "yuan", "rmb", "dollar", "usd", "$"),
     "percent": ("%", "percent", "per cent", "百分"),
+    # counts of other things: never what a question about companies, people or an amount asks for
+    "thing": ("种", "类", "项", "所", "台", "款", "件", "座", "辆", "艘", "套", "篇", "type", "kind", "categor",
+              "item", "universit", "school", "college", "device", "product", "patent", "paper", "cities", "city",
+              "province", "countr", "vessel", "ship", "boat", "station", "rack", "project", "scenario", "park",
+              "platform", "application", "track", "zone", "cluster", "model", "factor", "workshop"),
 }
 _EXPECT = [  # (pattern on the question, kind); the first that matches decides
     ("percent", re.compile(r"增速|增长率|增幅|比例|占比|百分之|growth rate|percentage|what share|proportion|by how much",

@@ -57,7 +57,7 @@ class LlamaCppGenerator:
         self._speed: float | None = None
 
     def prompt_speed(self) -> float:
-        """Prompt-processing tokens/s on this machine: measured once (about 5 s) and cached beside the model."""
+        """Prompt-processing tokens/s on this machine: measured once (about 15 s) and cached beside the model."""
         if self._speed is None:
             from .budget import cached_speed, machine_key, measure_llama, store_speed
 
