@@ -1,11 +1,12 @@
 """Embeddings from an OpenAI-compatible server (`embed_backend = "openai"`): vLLM, Text Embeddings
 Inference or Infinity serving the model `embed_model` names, at `embed_url`.
 
-The local model's small files still do their part when they are in the cache: its prompts are put
-before the texts here (the server receives "task: search result | query: …"), its tokenizer counts
-chunk tokens, and on first use a few fixed Chinese and English texts are embedded both ways: a cosine
-below `embed_check_min` refuses the server. Without the local model the pinned model's known prompts
-are used, token counts are approximate (`text.approx_tokens`) and the check is skipped, as the log says.
+The local model's files still do their part when they are in the cache: its prompts are put before
+the texts here (the server receives "task: search result | query: …"), its tokenizer counts chunk
+tokens, and on first use a few fixed Chinese and English texts are embedded by the server and compared
+with the local model's vectors of them (computed once, then kept in the model's folder): a cosine below
+`embed_check_min` refuses the server. Without the local model the pinned model's known prompts are
+used, token counts are approximate (`text.approx_tokens`) and the check is skipped, as the log says.
 
 >>> e = load_server_embedder(load_settings(overrides={"embed_backend": "openai"}))  # doctest: +SKIP
 >>> e.embed(["上海有多少家企业？"], kind="query").shape                                # doctest: +SKIP
@@ -14,14 +15,17 @@ are used, token counts are approximate (`text.approx_tokens`) and the check is s
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .embed import Embedder, PromptedEmbedder, Prompts, _QueryCache, count_with, load_local_embedder
+from .embed import PromptedEmbedder, Prompts, _QueryCache, count_with, load_local_embedder
 from .models import ModelError, resolve
 from .remote import ServerError, post_json
 from .settings import Settings
@@ -38,6 +42,8 @@ CHECK_DOCUMENTS = ["上海有1149家重点人工智能企业，产业规模达�
 CHECK_TITLES = ["上海人工智能产业", "AI in Shanghai", "", ""]
 CHECK_QUERIES = ["上海有多少家重点人工智能企业？", "How large is the AI industry in Shanghai?"]
 
+CHECK_FILE = ".server-check.npz"  # the local model's vectors of the check texts, kept in its folder
+
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 
@@ -46,7 +52,7 @@ class ServerEmbedder(PromptedEmbedder):
 
     def __init__(self, url: str, model: str, *, model_id: str, prompts: Prompts, count_tokens: TokenCounter,
                  api_key: str = "", batch_size: int = 32, timeout: float = 60.0,
-                 reference: Callable[[], Embedder] | None = None, check_min: float = 0.99,
+                 reference: Callable[[], np.ndarray] | None = None, check_min: float = 0.99,
                  attempts: int = 5, wait: float = 0.5):
         self.url = url.rstrip("/") + "/embeddings"
         self.model, self.model_id, self.prompts = model, model_id, prompts
@@ -54,7 +60,7 @@ class ServerEmbedder(PromptedEmbedder):
         self._count = count_tokens
         self.api_key, self.batch_size, self.timeout = api_key, batch_size, timeout
         self.attempts, self.wait = attempts, wait
-        self._reference = reference  # builds the local model, for the agreement check only
+        self._reference = reference  # the local model's vectors of the check texts (agreement check)
         self.check_min = check_min
         self._dim: int | None = None
         self._refused = ""
@@ -109,21 +115,56 @@ class ServerEmbedder(PromptedEmbedder):
                 make, self._reference = self._reference, None
                 self._check(make())
 
-    def _check(self, local: Embedder) -> None:
+    def _check(self, local: np.ndarray) -> None:
         worst, text = 1.0, ""
-        if local.dim == self.dim:
-            pairs = [(self.embed(CHECK_DOCUMENTS, titles=CHECK_TITLES), local.embed(CHECK_DOCUMENTS, titles=CHECK_TITLES)),
-                     (self.embed(CHECK_QUERIES, kind="query"), local.embed(CHECK_QUERIES, kind="query"))]
-            cos = np.concatenate([(a * b).sum(axis=1) for a, b in pairs])
+        if local.shape[1] == self.dim:
+            mine = np.concatenate([self.embed(CHECK_DOCUMENTS, titles=CHECK_TITLES),
+                                   self.embed(CHECK_QUERIES, kind="query")])
+            cos = (mine * local).sum(axis=1)
             worst, text = float(cos.min()), (CHECK_DOCUMENTS + CHECK_QUERIES)[int(cos.argmin())]
-        if local.dim != self.dim or worst < self.check_min:
-            measured = (f"cosine {worst:.3f} < embed_check_min {self.check_min} on {text!r}" if local.dim == self.dim
-                        else f"dimension {self.dim}, local {local.dim}")
-            self._refused = (f"embedding server at {self.url} disagrees with the local model {local.model_id} "
+        if local.shape[1] != self.dim or worst < self.check_min:
+            measured = (f"cosine {worst:.3f} < embed_check_min {self.check_min} on {text!r}"
+                        if local.shape[1] == self.dim else f"dimension {self.dim}, local {local.shape[1]}")
+            self._refused = (f"embedding server at {self.url} disagrees with the local model {self.model_id} "
                              f"({measured}): serve that model (embed_server_model) or set embed_check = false")
             raise ServerError(self._refused)
         log.info("embedding server %s agrees with the local model %s (lowest cosine %.4f)",
-                 self.url, local.model_id, worst)
+                 self.url, self.model_id, worst)
+
+
+def _check_key(local_dir: Path) -> str:
+    """What the kept check vectors depend on: the check texts and the model's files (size, time)."""
+    files = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in local_dir.iterdir()
+                   if f.is_file() and not f.name.startswith("."))
+    return hashlib.sha256(json.dumps([CHECK_DOCUMENTS, CHECK_TITLES, CHECK_QUERIES, files]).encode()).hexdigest()
+
+
+def _reference_vectors(settings: Settings, local_dir: Path | None) -> Callable[[], np.ndarray]:
+    """The local model's vectors of the check texts. Computed once by loading the model and kept in its
+    folder, so that later processes check the server without loading the model again."""
+
+    def vectors() -> np.ndarray:
+        path, key = (local_dir / CHECK_FILE, _check_key(local_dir)) if local_dir else (None, "")
+        if path is not None:
+            try:
+                with np.load(path) as kept:
+                    if str(kept["key"]) == key:
+                        return kept["vectors"]
+            except (OSError, ValueError, KeyError):
+                pass
+        local = load_local_embedder(settings)
+        vecs = np.concatenate([local.embed(CHECK_DOCUMENTS, titles=CHECK_TITLES),
+                               local.embed(CHECK_QUERIES, kind="query")])
+        if path is not None:
+            try:
+                with open(path.with_name(CHECK_FILE + ".tmp"), "wb") as f:
+                    np.savez(f, key=np.array(key), vectors=vecs)
+                os.replace(path.with_name(CHECK_FILE + ".tmp"), path)
+            except OSError:  # a read-only model folder: the model is loaded for each check
+                pass
+        return vecs
+
+    return vectors
 
 
 def _tokenizer_counter(model_dir: Path) -> TokenCounter | None:
@@ -151,8 +192,8 @@ def load_server_embedder(settings: Settings) -> ServerEmbedder:
     server_model = settings.embed_server_model or settings.embed_model
     prompts, count, reference = KNOWN_PROMPTS.get(settings.embed_model, Prompts()), None, None
     if settings.embed_model.startswith("hash"):  # the test fake: no files, always there
-        fake = load_local_embedder(settings)
-        prompts, count, reference = Prompts(), fake.count_tokens, (lambda: fake)
+        prompts, count = Prompts(), load_local_embedder(settings).count_tokens
+        reference = _reference_vectors(settings, None)
     else:
         try:
             local_dir: Path | None = resolve(settings.embed_model, settings)
@@ -163,7 +204,7 @@ def load_server_embedder(settings: Settings) -> ServerEmbedder:
         if local_dir is not None and local_dir.is_dir():
             prompts = Prompts.read(local_dir)
             count = _tokenizer_counter(local_dir)
-            reference = lambda: load_local_embedder(settings)  # noqa: E731
+            reference = _reference_vectors(settings, local_dir)
     if not settings.embed_check and reference is not None:
         log.info("embedding server: embed_check = false, its vectors are not compared with the local model's")
         reference = None

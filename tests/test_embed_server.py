@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rag import remote
-from rag.embed import HashEmbedder, load_embedder
+from rag.embed import HashEmbedder, SentenceTransformerEmbedder, load_embedder
 from rag.embed_server import KNOWN_PROMPTS, ServerEmbedder, load_server_embedder
 from rag.indexer import build_index
 from rag.remote import ServerError
@@ -24,9 +24,9 @@ from tests.conftest import SENTENCES
 class FakeServer:
     """One fake embeddings server: what it was sent, statuses to answer first, vectors it returns."""
 
-    def __init__(self, dim: int = 64, fail: tuple[int, ...] = (), distort: bool = False):
+    def __init__(self, dim: int = 64, fail: tuple[int, ...] = (), distort: bool = False, model=None):
         self.requests: list[dict] = []
-        self.fail, self.distort, self.fake = list(fail), distort, HashEmbedder(dim)
+        self.fail, self.distort, self.fake = list(fail), distort, model or HashEmbedder(dim)
 
     @property
     def inputs(self) -> list[str]:
@@ -162,10 +162,30 @@ def test_agreement_check_refuses_a_server_with_other_vectors(serve):
         assert "disagrees with the local model hash-64 (cosine" in str(err.value) and "\n" not in str(err.value)
 
 
-def test_agreement_check_refuses_another_dimension(serve, tiny_st_model):
-    e = load_server_embedder(settings_for(serve(FakeServer().handler()), embed_model=str(tiny_st_model)))
+def test_agreement_check_refuses_another_dimension(serve, tiny_st_model, tmp_path):
+    shutil.copytree(tiny_st_model, tmp_path / "model")
+    e = load_server_embedder(settings_for(serve(FakeServer().handler()), embed_model=str(tmp_path / "model")))
     with pytest.raises(ServerError, match="dimension 64, local 32"):
         e.embed(["上海"])
+
+
+def test_agreement_check_loads_the_local_model_once_then_keeps_its_vectors(serve, tiny_st_model, tmp_path,
+                                                                            monkeypatch):
+    from rag import embed_server
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_st_model, model)
+    url = serve(FakeServer(model=SentenceTransformerEmbedder(model, "tiny", dtype="float32")).handler())
+    s = settings_for(url, embed_model=str(model), dtype="float32")
+    first = load_server_embedder(s)
+    assert first.model_id == str(model) and first.embed(["上海"]).shape == (1, 32)  # agrees: the local id
+    assert (model / embed_server.CHECK_FILE).is_file()
+
+    def no_model(settings):
+        raise AssertionError("the local model was loaded again")
+
+    monkeypatch.setattr(embed_server, "load_local_embedder", no_model)
+    assert load_server_embedder(s).embed(["北京"]).shape == (1, 32)
 
 
 def test_index_build_and_search_through_the_server(serve, fake_settings, caplog):
