@@ -2,8 +2,9 @@
 
 `SentenceTransformerEmbedder` runs the real multilingual model (bfloat16 where the CPU has
 native bfloat16, else float32); `embed_server.ServerEmbedder` asks an OpenAI-compatible embeddings
-server, with the same prompts and batching (`PromptedEmbedder`). `HashEmbedder` is a deterministic, dependency-free fake for
-tests: character n-gram hashing, so texts sharing words or Chinese characters land close.
+server, with the same prompts and batching (`PromptedEmbedder`). `HashEmbedder` is a deterministic,
+dependency-free fake for tests: character n-gram hashing, so texts sharing words or Chinese
+characters land close.
 
 >>> e = HashEmbedder(dim=64)
 >>> v = e.embed(["上海人工智能", "上海 AI"], kind="document")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import PromptedEmbedder, Prompts, _QueryCache, count_with, load_local_embedder
+from .embed import Progress, PromptedEmbedder, Prompts, _QueryCache, count_with, load_local_embedder
 from .models import ModelError, resolve
 from .remote import ServerError, post_json
 from .settings import Settings
@@ -78,7 +78,8 @@ class ServerEmbedder(PromptedEmbedder):
         return self._count(texts)
 
     def embed_chunks(self, texts: Sequence[str], titles: Sequence[str] | None,
-                     spans: Sequence[Sequence[tuple[int, int]]], progress=None) -> tuple[np.ndarray, list[np.ndarray]]:
+                     spans: Sequence[Sequence[tuple[int, int]]], progress: Progress | None = None
+                     ) -> tuple[np.ndarray, list[np.ndarray]]:
         raise ServerError("late chunking needs the model's token states, which an embeddings server does not "
                           "return: set sentence_vectors = separate")
 
@@ -112,8 +113,13 @@ class ServerEmbedder(PromptedEmbedder):
             if self._dim is None:
                 self._dim = int(self._post(CHECK_DOCUMENTS[:1]).shape[1])
             if self._reference is not None:
-                make, self._reference = self._reference, None
-                self._check(make())
+                make, self._reference = self._reference, None  # the check itself calls embed()
+                try:
+                    self._check(make())
+                except Exception:
+                    if not self._refused:  # the server or the local model failed: check again next time
+                        self._reference = make
+                    raise
 
     def _check(self, local: np.ndarray) -> None:
         worst, text = 1.0, ""

@@ -7,7 +7,7 @@ restarting server answers (connection errors, time-outs, 429, 5xx) with exponent
 
 from __future__ import annotations
 
-import time
+from time import sleep
 from typing import Any
 
 from .errors import RagError
@@ -43,7 +43,7 @@ def post_json(client: Any, url: str, body: dict[str, Any], api_key: str = "", at
     last, asked = "", 0.0
     for attempt in range(attempts):
         if attempt:
-            time.sleep(min(max(wait * 2 ** (attempt - 1), asked), MAX_WAIT))
+            sleep(min(max(wait * 2 ** (attempt - 1), asked), MAX_WAIT))
         asked = 0.0
         try:
             resp = client.post(url, json=body, headers=headers(api_key))

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
 
 from rag import remote
-from rag.embed import HashEmbedder, SentenceTransformerEmbedder, load_embedder
+from rag.embed import HashEmbedder, Prompts, SentenceTransformerEmbedder, load_embedder
 from rag.embed_server import KNOWN_PROMPTS, ServerEmbedder, load_server_embedder
 from rag.indexer import build_index
 from rag.remote import ServerError
@@ -24,9 +25,11 @@ from tests.conftest import SENTENCES
 class FakeServer:
     """One fake embeddings server: what it was sent, statuses to answer first, vectors it returns."""
 
-    def __init__(self, dim: int = 64, fail: tuple[int, ...] = (), distort: bool = False, model=None):
+    def __init__(self, dim: int = 64, fail: tuple[int, ...] = (), distort: bool = False, model=None,
+                 delay: float = 0.0):
         self.requests: list[dict] = []
         self.fail, self.distort, self.fake = list(fail), distort, model or HashEmbedder(dim)
+        self.delay = delay  # seconds before answering
 
     @property
     def inputs(self) -> list[str]:
@@ -50,6 +53,7 @@ class FakeServer:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 state.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+                threading.Event().wait(state.delay)
                 if state.fail:
                     self._send(state.fail.pop(0), {"error": {"message": "overloaded,\nretry later"}})
                     return
@@ -65,7 +69,7 @@ class FakeServer:
 @pytest.fixture
 def no_sleep(monkeypatch) -> list[float]:
     waits: list[float] = []
-    monkeypatch.setattr(remote.time, "sleep", waits.append)
+    monkeypatch.setattr(remote, "sleep", waits.append)
     return waits
 
 
@@ -114,6 +118,11 @@ def test_gives_up_with_one_line_naming_url_and_status(serve, no_sleep):
 
     with pytest.raises(ServerError, match=r"at http://127\.0\.0\.1:9/v1/embeddings failed 5 times, last: Connect"):
         load_server_embedder(settings_for("http://127.0.0.1:9/v1", embed_check=False)).embed(["x"])
+
+    slow = FakeServer(delay=1.0)  # slower than embed_timeout: each try times out, then the same line
+    with pytest.raises(ServerError, match="failed 5 times, last: ReadTimeout"):
+        load_server_embedder(settings_for(serve(slow.handler()), embed_check=False, embed_timeout=0.1)).embed(["x"])
+    assert len(slow.requests) == 5
 
 
 def test_server_receives_the_prompted_texts(serve):
@@ -220,3 +229,22 @@ def test_settings_switch_by_environment_and_refuse_late_chunking():
     with pytest.raises(SettingsError, match="sentence_vectors = late needs embed_backend = local") as e:
         load_settings("/nonexistent.toml", env={"RAG_EMBED_BACKEND": "openai", "RAG_SENTENCE_VECTORS": "late"})
     assert "\n" not in str(e.value)
+
+
+def test_a_check_that_could_not_run_runs_again(serve):
+    from rag.embed_server import CHECK_DOCUMENTS, CHECK_QUERIES, CHECK_TITLES
+
+    calls: list[int] = []
+
+    def reference():
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("local model unreadable")
+        fake = HashEmbedder(64)
+        return np.concatenate([fake.embed(CHECK_DOCUMENTS, titles=CHECK_TITLES), fake.embed(CHECK_QUERIES)])
+
+    e = ServerEmbedder(serve(FakeServer().handler()), "m", model_id="hash-64", prompts=Prompts(),
+                       count_tokens=HashEmbedder().count_tokens, reference=reference)
+    with pytest.raises(OSError):
+        e.embed(["上海"])
+    assert e.embed(["上海"]).shape == (1, 64) and len(calls) == 2
