@@ -1,8 +1,10 @@
 """Embedders behind one interface: `embed(texts, kind)` returns L2-normalised float32 rows.
 
 `SentenceTransformerEmbedder` runs the real multilingual model (bfloat16 where the CPU has
-native bfloat16, else float32). `HashEmbedder` is a deterministic, dependency-free fake for
-tests: character n-gram hashing, so texts sharing words or Chinese characters land close.
+native bfloat16, else float32); `embed_server.ServerEmbedder` asks an OpenAI-compatible embeddings
+server, with the same prompts and batching (`PromptedEmbedder`). `HashEmbedder` is a deterministic,
+dependency-free fake for tests: character n-gram hashing, so texts sharing words or Chinese
+characters land close.
 
 >>> e = HashEmbedder(dim=64)
 >>> v = e.embed(["上海人工智能", "上海 AI"], kind="document")
@@ -13,9 +15,11 @@ tests: character n-gram hashing, so texts sharing words or Chinese characters la
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -28,8 +32,9 @@ Progress = Callable[[int], None]  # called with the number of texts just embedde
 
 
 class Embedder(Protocol):
-    model_id: str
+    model_id: str  # recorded in the index: another id means other vectors, and a full rebuild
     dim: int
+    backend: str  # where the vectors come from: "local", or the server (recorded in the index too)
 
     def embed(self, texts: Sequence[str], kind: str = "document", titles: Sequence[str] | None = None,
               progress: Progress | None = None) -> np.ndarray: ...
@@ -89,8 +94,93 @@ def _mark_loaded(path: Path) -> None:
         pass
 
 
-class SentenceTransformerEmbedder:
+def count_with(tokenizer, texts: Sequence[str]) -> list[int]:
+    """Tokens of each text under a Hugging Face tokenizer, without special tokens (the chunk budget's unit)."""
+    if not texts:
+        return []
+    return [len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """What goes before a query or a document, the same for the local model and for a server.
+
+    >>> p = Prompts("task: search result | query: ", "title: none | text: ")
+    >>> p.documents(["上海有1149家企业。"], ["报告"])
+    ['title: 报告 | text: 上海有1149家企业。']
+    """
+
+    query: str = ""
+    document: str = ""
+
+    @staticmethod
+    def from_config(prompts: Mapping[str, str]) -> Prompts:
+        """From a sentence-transformers model's named prompts."""
+        return Prompts(prompts.get("query", prompts.get("Retrieval-query", "")),
+                       prompts.get("document", prompts.get("Retrieval-document", "")))
+
+    @staticmethod
+    def read(model_dir: Path) -> Prompts:
+        """From a model folder's config_sentence_transformers.json, without loading the model."""
+        try:
+            config = json.loads((model_dir / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return Prompts()
+        return Prompts.from_config(config.get("prompts") or {})
+
+    def queries(self, texts: Sequence[str]) -> list[str]:
+        return [self.query + t for t in texts]
+
+    def documents(self, texts: Sequence[str], titles: Sequence[str] | None) -> list[str]:
+        # EmbeddingGemma's document prompt is "title: {title | none} | text: "; fill in the real title.
+        if titles is not None and self.document.startswith("title: none"):
+            return [f"title: {t or 'none'} | text: {x}" for t, x in zip(titles, texts, strict=True)]
+        return [self.document + x for x in texts]
+
+
+class PromptedEmbedder:
+    """`embed` for the local model and the server alike: prompts, each distinct text once, length-sorted
+    batches, progress per batch, a cache of single queries. Subclasses encode one batch of prompted
+    texts into unit rows (`_encode`)."""
+
+    prompts: Prompts
+    batch_size: int
+    dim: int
+    _cache: _QueryCache
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed(self, texts: Sequence[str], kind: str = "document", titles: Sequence[str] | None = None,
+              progress: Progress | None = None) -> np.ndarray:
+        if kind == "query":
+            if len(texts) == 1 and (hit := self._cache.get(texts[0])) is not None:
+                return hit[None, :]
+            inputs = self.prompts.queries(texts)
+        else:
+            inputs = self.prompts.documents(texts, titles)
+        # Each distinct text once (overlapping chunks share sentences, documents share boilerplate);
+        # length-sorted batches keep padding low; progress is reported per batch, in texts asked for.
+        distinct = list(dict.fromkeys(inputs))
+        slot = {t: i for i, t in enumerate(distinct)}
+        copies = np.bincount([slot[t] for t in inputs], minlength=len(distinct))
+        order = np.argsort([-len(t) for t in distinct], kind="stable")
+        vecs_d = np.zeros((len(distinct), self.dim), dtype=np.float32)
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i:i + self.batch_size]
+            vecs_d[idx] = self._encode([distinct[j] for j in idx])
+            if progress:
+                progress(int(copies[idx].sum()))
+        out = vecs_d[[slot[t] for t in inputs]] if inputs else np.zeros((0, self.dim), dtype=np.float32)
+        if kind == "query" and len(texts) == 1:
+            self._cache.put(texts[0], out[0])
+        return out
+
+
+class SentenceTransformerEmbedder(PromptedEmbedder):
     """A sentence-transformers model loaded from a local directory."""
+
+    backend = "local"
 
     def __init__(self, path: Path, model_id: str, device: str = "auto", dtype: str = "auto", threads: int = 0,
                  batch_size: int = 16):
@@ -113,50 +203,16 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.max_tokens = int(self.model.max_seq_length or 512)
         self.tokenizer = self.model.tokenizer
-        prompts = self.model.prompts or {}
-        self.query_prompt = prompts.get("query", prompts.get("Retrieval-query", ""))
-        self.doc_prompt = prompts.get("document", prompts.get("Retrieval-document", ""))
+        self.prompts = Prompts.from_config(self.model.prompts or {})
         self._cache = _QueryCache()
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        if not texts:
-            return []
-        enc = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-        return [len(ids) for ids in enc]
+        return count_with(self.tokenizer, texts)
 
-    def _document_inputs(self, texts: Sequence[str], titles: Sequence[str] | None) -> list[str]:
-        # EmbeddingGemma's document prompt is "title: {title | none} | text: "; fill in the real title.
-        if titles is not None and self.doc_prompt.startswith("title: none"):
-            return [f"title: {t or 'none'} | text: {x}" for t, x in zip(titles, texts, strict=True)]
-        return [self.doc_prompt + x for x in texts]
-
-    def embed(self, texts: Sequence[str], kind: str = "document", titles: Sequence[str] | None = None,
-              progress: Progress | None = None) -> np.ndarray:
-        if kind == "query":
-            if len(texts) == 1 and (hit := self._cache.get(texts[0])) is not None:
-                return hit[None, :]
-            inputs = [self.query_prompt + t for t in texts]
-        else:
-            inputs = self._document_inputs(texts, titles)
-        # Each distinct text once (overlapping chunks share sentences, documents share boilerplate);
-        # length-sorted batches keep padding low; progress is reported per batch, in texts asked for.
-        distinct = list(dict.fromkeys(inputs))
-        slot = {t: i for i, t in enumerate(distinct)}
-        copies = np.bincount([slot[t] for t in inputs], minlength=len(distinct))
-        order = np.argsort([-len(t) for t in distinct], kind="stable")
-        vecs_d = np.zeros((len(distinct), self.dim), dtype=np.float32)
-        for i in range(0, len(order), self.batch_size):
-            idx = order[i:i + self.batch_size]
-            vecs = self.model.encode([distinct[j] for j in idx], batch_size=self.batch_size,
-                                     convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
-            vecs_d[idx] = np.asarray(vecs, dtype=np.float32)
-            if progress:
-                progress(int(copies[idx].sum()))
-        out = vecs_d[[slot[t] for t in inputs]] if inputs else np.zeros((0, self.dim), dtype=np.float32)
-        if kind == "query" and len(texts) == 1:
-            self._cache.put(texts[0], out[0])
-        return out
-
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vecs = self.model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+                                 normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(vecs, dtype=np.float32)
 
     def embed_chunks(self, texts: Sequence[str], titles: Sequence[str] | None,
                      spans: Sequence[Sequence[tuple[int, int]]], progress: Progress | None = None
@@ -166,7 +222,7 @@ class SentenceTransformerEmbedder:
         model's dense layers, instead of embedding every sentence again on its own. Progress counts chunks."""
         import torch
 
-        inputs = self._document_inputs(texts, titles)
+        inputs = self.prompts.documents(texts, titles)
         shift = [len(x) - len(t) for x, t in zip(inputs, texts, strict=True)]  # the prompt before the text
         order = np.argsort([-len(t) for t in inputs], kind="stable")
         out = np.zeros((len(inputs), self.dim), dtype=np.float32)
@@ -212,6 +268,8 @@ _TOKEN = re.compile(rf"[{HAN}]|[A-Za-z]+|{NUMBER.pattern}")
 class HashEmbedder:
     """Deterministic fake: hashed unigrams and bigrams of words / Han characters."""
 
+    backend = "local"
+
     def __init__(self, dim: int = 256):
         self.model_id = f"hash-{dim}"
         self.dim = dim
@@ -247,6 +305,15 @@ class HashEmbedder:
 
 def load_embedder(settings: Settings) -> Embedder:
     """The embedder the settings name; never downloads (a missing model says to run `rag models pull`)."""
+    if settings.embed_backend == "openai":
+        from .embed_server import load_server_embedder
+
+        return load_server_embedder(settings)
+    return load_local_embedder(settings)
+
+
+def load_local_embedder(settings: Settings) -> Embedder:
+    """`embed_model` in this process, whatever `embed_backend` says."""
     if settings.embed_model.startswith("hash"):
         dim = int(settings.embed_model.split("-")[1]) if "-" in settings.embed_model else 256
         return HashEmbedder(dim)

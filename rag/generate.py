@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from .errors import RagError
+from .remote import headers
 from .settings import Settings
-from .text import HAN, search_tokens, split_sentences
+from .text import HAN, approx_tokens, search_tokens, split_sentences
 
 if TYPE_CHECKING:
     from .prompt import Passage
@@ -135,18 +136,15 @@ class OpenAIGenerator:
         self.timeout = timeout
 
     def count_tokens(self, text: str) -> int:  # the server's tokenizer is unknown: a safe over-estimate
-        return len(re.findall(rf"[{HAN}]|\w+|[^\w\s]", text))
+        return approx_tokens(text)
 
     def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
         import httpx
 
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
         body = {"model": self.model_id, "messages": messages, "stream": True, "temperature": 0,
                 "max_tokens": max_tokens}
         try:
-            with httpx.stream("POST", f"{self.base_url}/chat/completions", json=body, headers=headers,
+            with httpx.stream("POST", f"{self.base_url}/chat/completions", json=body, headers=headers(self.api_key),
                               timeout=self.timeout) as resp:
                 if resp.status_code != 200:
                     resp.read()

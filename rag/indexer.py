@@ -181,13 +181,14 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
         summary.chunks_total = len(chunks)
         changed = summary.docs_added or summary.docs_changed or summary.docs_removed or prev is None
         if changed:
-            spec = SPECS.get(settings.embed_model)
+            spec = SPECS.get(embedder.model_id)
             manifest = Manifest(
                 format_version=FORMAT_VERSION, embed_model=embedder.model_id,
                 embed_files={f.path: f.sha256 for f in spec.files} if spec else {},
                 dim=embedder.dim, dtype="float16", chunk_tokens=settings.chunk_tokens,
                 chunk_overlap=settings.chunk_overlap, faiss_type="", n_chunks=len(chunks), created=time.time(),
-                docs=doc_entries, chunker=CHUNKER_VERSION, sentence_vectors=settings.sentence_vectors)
+                docs=doc_entries, chunker=CHUNKER_VERSION, sentence_vectors=settings.sentence_vectors,
+                embed_backend=embedder.backend)
             large = uses_graph(len(chunks))  # small indexes are written in a second or two: no bars
             with tqdm(total=len(chunks), unit="chunk", desc="building search graph", disable=quiet or not large,
                       file=sys.stderr) as bar, \

@@ -26,6 +26,16 @@ class Settings:
     corpus_dir: str = "seeds"  # documents to index
     index_dir: str = "index"  # where the built index lives
     embed_model: str = "embeddinggemma-300m"  # a pinned model name, a local directory, or "hash" (test fake)
+    embed_backend: str = "local"  # local (the model in this process) | openai (an OpenAI-compatible /v1/embeddings
+    # server serving that model: vLLM, Text Embeddings Inference, Infinity; prompts, tokenizer and the agreement
+    # check still use the local model's files when they are there)
+    embed_url: str = "http://127.0.0.1:8080/v1"  # base URL of the embeddings server (embed_backend = openai)
+    embed_server_model: str = ""  # model name the server knows it by ("": embed_model)
+    embed_api_key: str = ""
+    embed_batch: int = 32  # texts per request to the server
+    embed_timeout: float = 60.0  # seconds per request; failed requests are retried 4 times with back-off
+    embed_check: bool = True  # on first use, compare the server's vectors with the local model's (when present)
+    embed_check_min: float = 0.99  # lowest cosine that check accepts
     generator_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"  # pinned name or a local .gguf / HF dir
     backend: str = "llama-cpp"  # llama-cpp | transformers | openai | extractive
     chunk_tokens: int = 200  # chunk budget in embedding-model tokens
@@ -88,6 +98,13 @@ class Settings:
             raise SettingsError(f"setting prompt_budget = {self.prompt_budget!r} must be auto or a number of tokens")
         if self.k < 1:
             raise SettingsError("k must be at least 1")
+        if self.embed_backend != "local" and self.sentence_vectors == "late":
+            raise SettingsError("sentence_vectors = late needs embed_backend = local (an embeddings server returns no "
+                                "token states to pool): set sentence_vectors = separate")
+        if self.embed_batch < 1 or self.embed_timeout <= 0:
+            raise SettingsError("embed_batch and embed_timeout must be positive")
+        if not 0 < self.embed_check_min <= 1:
+            raise SettingsError(f"embed_check_min = {self.embed_check_min} must be a cosine in (0, 1]")
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -99,13 +116,14 @@ class Settings:
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "backend": ("llama-cpp", "transformers", "openai", "extractive"),
+    "embed_backend": ("local", "openai"),
     "device": ("auto", "cpu", "cuda"),
     "dtype": ("auto", "bfloat16", "float32"),
     "evidence": ("sentences", "chunks"),
     "sentence_vectors": ("late", "separate"),
     "prompt_lang": ("auto", "en", "zh"),
 }
-SECRETS = frozenset({"openai_api_key", "users"})
+SECRETS = frozenset({"openai_api_key", "embed_api_key", "users"})
 
 
 def _coerce(name: str, raw: Any, kind: type) -> Any:

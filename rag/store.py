@@ -67,6 +67,7 @@ class Manifest:
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> hash, title, date, url, lang, chunk_ids
     chunker: str = ""  # version of the chunking code; a change forces a rebuild
     sentence_vectors: str = "separate"  # how sentence vectors were made (settings.sentence_vectors)
+    embed_backend: str = "local"  # where the vectors came from: local, or "openai: <model> at <url>"
 
     @staticmethod
     def from_json(d: dict[str, Any]) -> Manifest:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,24 @@ def fake_settings(tmp_path: Path, corpus: Path) -> Settings:
         "corpus_dir": str(corpus), "index_dir": str(tmp_path / "index"), "embed_model": "hash-256",
         "backend": "extractive", "abstain_score": 0.05, "support_threshold": 0.5,
         "model_cache": str(tmp_path / "models")})
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[type[BaseHTTPRequestHandler]], str]]:
+    """Starts local HTTP servers of our own (model-server fakes) on free loopback ports: `serve(Handler)`
+    returns the base URL, ending in /v1; all are shut down after the test."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(handler: type[BaseHTTPRequestHandler]) -> str:
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}/v1"
+
+    yield start
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
 
 
 SENTENCES = [

@@ -1,8 +1,7 @@
 """Each generation backend, run for real: the openai one against a local server that speaks the protocol."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -39,11 +38,8 @@ class ChatServer(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def server():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), ChatServer)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    srv.shutdown()
+def server(serve):
+    return serve(ChatServer)
 
 
 def test_openai_backend_streams_from_a_real_server(server):

@@ -51,8 +51,9 @@ def describe(pipe: Pipeline, settings: Settings) -> str:
     ix = pipe.index
     built = time.strftime("%Y-%m-%d %H:%M", time.localtime(ix.manifest.created))
     gen = getattr(pipe.generator, "model_id", "none")
+    served = "" if ix.manifest.embed_backend == "local" else f" ({ix.manifest.embed_backend})"
     return (f"**Backend** {settings.backend} · **generator** {gen}  \n"
-            f"**Embeddings** {ix.manifest.embed_model} · **index** {len(ix.manifest.docs)} documents, "
+            f"**Embeddings** {ix.manifest.embed_model}{served} · **index** {len(ix.manifest.docs)} documents, "
             f"{ix.manifest.n_chunks} chunks, built {built}")
 
 
