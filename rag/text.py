@@ -230,7 +230,8 @@ NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _ZH_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ZH_UNIT = {"十": 10, "百": 100, "千": 1000}
 _ZH_SCALE = {"十": 10, "百": 100, "千": 1000, "万": 10**4, "亿": 10**8}
-_EN_SCALE = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12, "bn": 10**9, "mn": 10**6}
+_EN_SCALE = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12, "quadrillion": 10**15,
+             "quintillion": 10**18, "bn": 10**9, "mn": 10**6}
 _EN_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
 _EN_ORDINALS = {w: i + 1 for i, w in enumerate(
@@ -238,10 +239,10 @@ _EN_ORDINALS = {w: i + 1 for i, w in enumerate(
 _MEASURE = "个项家部条次位名所批类种年月日天周届倍点季期轮座艘台辆人只件份篇"  # a lone 一…九 counts before these
 _ZH_RUN = re.compile(r"[零〇一二两三四五六七八九十百千万亿]+")
 _ARABIC = re.compile(r"(?P<ord>第\s*)?(?P<pct>百分之)?(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s*"
-                     r"(?P<scale>(?:[十百千万亿]+(?=[^\d十百千万亿]|$))|(?:thousand|million|billion|trillion|bn|mn)(?![A-Za-z]))?"
+                     r"(?P<scale>(?:[十百千万亿]+(?=[^\d十百千万亿]|$))|(?:thousand|million|billion|trillion|quadrillion|quintillion|bn|mn)(?![A-Za-z]))?"
                      r"\s*(?P<suffix>%|(?:percent|per\s*cent|times|st|nd|rd|th)(?![A-Za-z])|倍)?", re.IGNORECASE)
 _EN_NUMBER_WORD = re.compile(r"\b(?P<word>" + "|".join([*_EN_WORDS, *_EN_ORDINALS]) + r")\b"
-                             r"(?:\s+(?P<scale>thousand|million|billion|trillion)\b)?"
+                             r"(?:\s+(?P<scale>thousand|million|billion|trillion|quadrillion|quintillion)\b)?"
                              r"(?:\s*(?P<suffix>percent\b|per\s*cent\b|times\b))?", re.IGNORECASE)
 
 
@@ -261,7 +262,7 @@ class Quantity:
 
 _MARKER = re.compile(r"\[\d{1,3}\]")
 COMMON_SCALES = {"十", "百", "千", "万", "亿", "十万", "百万", "千万", "十亿", "百亿", "千亿", "万亿",
-                 "thousand", "million", "billion", "trillion", "bn", "mn"}
+                 "thousand", "million", "billion", "trillion", "quadrillion", "quintillion", "bn", "mn"}
 
 
 def normalise_numbers(text: str) -> str:
@@ -359,6 +360,8 @@ def quantities(text: str) -> list[Quantity]:
                             any(c in "万亿" for c in run), float(value)))
     for m in _EN_NUMBER_WORD.finditer(t):
         word = m["word"].lower()
+        if word == "second" and re.search(r"\b(?:per|a|one|each|every|\d)\s*$", t[:m.start()], re.IGNORECASE):
+            continue  # the unit of time ("per second"), not an ordinal
         value = float(_EN_WORDS.get(word, _EN_ORDINALS.get(word, 0)))
         scale = (m["scale"] or "").lower()
         suffix = (m["suffix"] or "").lower()

@@ -46,6 +46,7 @@ def test_sentences_in_both_languages():
     ("2.2 trillion", "22460亿"),  # a rounded figure matches what it rounds
     ("21.6 billion", "營收為216億"),  # Traditional numerals
     ("230 EFLOPS", "算力总规模达到230百亿亿次"),  # a unit-like scale: the written number is compared
+    ("230 quintillion operations per second", "每秒230百亿亿次浮点运算"),  # 百亿亿 = 10^18 = quintillion
 ])
 def test_numbers_match_by_value_across_notations(claim, source):
     assert text.numbers_supported(claim, source), (claim, text.quantities(claim), text.quantities(source))
@@ -55,6 +56,7 @@ def test_numbers_match_by_value_across_notations(claim, source):
     ("216 billion", "營收為216億"),  # 億 is a hundred million: 21.6 billion, not 216 billion
     ("224.6亿元", "224.6 billion yuan"),  # ten times off
     ("4,500", "4,460"), ("30%", "30 companies"), ("1,149", "1,194"), ("2.3 trillion", "22460亿"),
+    ("23 quintillion", "每秒230百亿亿次"),
 ])
 def test_different_values_do_not_match(claim, source):
     assert not text.numbers_supported(claim, source)
