@@ -20,7 +20,6 @@ to it with the same commit record; the set before it is kept for readers still h
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -56,11 +55,27 @@ def _client(settings: Settings):
         except ImportError:
             raise MilvusMissing('store = "milvus" needs pymilvus and milvus-lite: '
                                 'pip install "rag-bilingual[milvus]" (or pip install pymilvus milvus-lite)') from None
-        logging.getLogger("pymilvus").setLevel(logging.ERROR)  # query_iterator warns on Milvus Lite
-        if "://" not in key[0]:
+        local = "://" not in key[0]
+        if local:
             Path(key[0]).parent.mkdir(parents=True, exist_ok=True)
-        _clients[key] = MilvusClient(uri=key[0], token=key[1])
+        try:
+            _clients[key] = MilvusClient(uri=key[0], token=key[1])
+        except Exception as e:  # pymilvus raises its own exception types; one line for the user
+            hint = (" (Milvus Lite opens its file in one process only: stop the other `rag` using it, "
+                    "or use a Milvus server)") if local else ""
+            raise MilvusMissing(f"cannot open Milvus at {key[0]}: {getattr(e, 'message', e)}{hint}") from None
     return _clients[key]
+
+
+def close_clients() -> None:
+    """Close this process's Milvus connections (releases a Milvus Lite file for another process)."""
+    for (target, _), c in list(_clients.items()):
+        c.close()
+        if "://" not in target:  # Milvus Lite keeps its in-process server (and the file lock) until told
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(target)
+    _clients.clear()
 
 
 def _q(s: str) -> str:
@@ -262,13 +277,15 @@ def load_milvus_index(settings: Settings, expect_model: str | None = None) -> Mi
     return MilvusIndex(client, names, visible, manifest, chunk_ids, doc_gens)
 
 
-def _query_all(client, coll: str, expr: str, fields: list[str]) -> Iterator[dict]:
-    it = client.query_iterator(coll, batch_size=4096, filter=expr, output_fields=fields)
-    try:
-        while batch := it.next():
-            yield from batch
-    finally:
-        it.close()
+def _query_all(client, coll: str, expr: str, fields: list[str], page: int = 16_384) -> Iterator[dict]:
+    """Every matching row, a page at a time (Milvus Lite has no query_iterator timestamps)."""
+    offset = 0
+    while True:
+        batch = client.query(coll, filter=expr, output_fields=fields, limit=page, offset=offset)
+        yield from batch
+        if len(batch) < page:
+            return
+        offset += page
 
 
 # --- writing -----------------------------------------------------------------------------------------
@@ -349,7 +366,10 @@ def _tidy(client, prefix: str, st: _State) -> None:
                                                     limit=16_384))
     if len(currents) > 2:
         client.delete(meta, ids=currents[:-2])
-    keep = {st.set, st.previous_set}
+    _drop_sets(client, prefix, keep={st.set, st.previous_set})
+
+
+def _drop_sets(client, prefix: str, keep: set[str]) -> None:
     ours = re.compile(rf"{re.escape(prefix)}_(s\d+)_(chunks|sentences|docs)")
     for name in client.list_collections():
         if (m := ours.fullmatch(name)) and m.group(1) not in keep:
@@ -403,9 +423,15 @@ def write_milvus(settings: Settings, manifest: Manifest, prev: MilvusIndex | Non
     header = {k: v for k, v in vars(manifest).items() if k not in ("docs", "n_chunks")}
     header.update(faiss_type="milvus", created=time.time())
     previous = st.set if st and st.set != set_ else (st.previous_set if st else "")
-    client.insert(meta, [{"key": f"current:{gen:012d}", "v": [0.0, 0.0], "value": json.dumps(
-        {"set": set_, "live": gen, "header": header, "previous_set": previous}, ensure_ascii=False)}])
-    client.flush(meta)  # committed: readers opening from now on see generation `gen`
+    _commit(client, meta, gen, {"set": set_, "live": gen, "header": header, "previous_set": previous})
+    _drop_sets(client, prefix, keep={set_, previous})  # after a full rebuild: sets no reader can hold
+
+
+def _commit(client, meta: str, gen: int, record: dict[str, Any]) -> None:
+    """The commit point: one inserted record; readers opening from now on see generation `gen`."""
+    client.insert(meta, [{"key": f"current:{gen:012d}", "v": [0.0, 0.0],
+                          "value": json.dumps(record, ensure_ascii=False)}])
+    client.flush(meta)
 
 
 def _fit(text: str) -> str:
