@@ -216,8 +216,8 @@ def _write_milvus(settings: Settings, embedder: Embedder, prev, chunks: list[Chu
                   to_embed: list[tuple[int, str]], titles: dict[str, str], doc_entries: dict[str, dict],
                   summary: IndexSummary, quiet: bool, t_chunk: float) -> None:
     """Embed only the new chunks and their sentences, then upsert the changed documents into Milvus
-    (unchanged documents are not touched; see milvus_store.write_milvus for crash consistency)."""
-    from .milvus_store import write_milvus
+    (unchanged documents are not touched; see milvus_store.py for crash consistency)."""
+    from .milvus_write import write_milvus
 
     new = [chunks[i] for i, _ in to_embed]
     sentences = _sentences(new, [None] * len(new), None, embedder.dim)

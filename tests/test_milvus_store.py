@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("pymilvus", reason="pymilvus not installed: pip install -e '.[milvus]'")
 pytest.importorskip("milvus_lite", reason="milvus-lite not installed: pip install -e '.[milvus]'")
 
-from rag import milvus_store  # noqa: E402
+from rag import milvus_store, milvus_write  # noqa: E402
 from rag.cli import main  # noqa: E402
 from rag.embed import HashEmbedder  # noqa: E402
 from rag.indexer import build_index  # noqa: E402
@@ -144,7 +144,7 @@ def test_build_killed_before_commit_leaves_old_generation(milvus_settings, corpu
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("killed before the commit")
 
-    monkeypatch.setattr(milvus_store, "_commit", killed)
+    monkeypatch.setattr(milvus_write, "_commit", killed)
     with pytest.raises(KeyboardInterrupt):
         build_index(milvus_settings, emb, quiet=True)
     assert _snapshot(milvus_settings) == before  # the deleted document and the old text still served
@@ -167,9 +167,9 @@ def test_process_killed_mid_build_leaves_old_generation(milvus_settings, corpus)
     _edit(corpus)
     script = textwrap.dedent(f"""
         import os, signal
-        from rag import milvus_store
+        from rag import milvus_write
         from rag.cli import main
-        milvus_store._commit = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+        milvus_write._commit = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
         main(["index", "--corpus", {str(corpus)!r}, "--index", {milvus_settings.index_dir!r}])
     """)
     env = {"PYTHONPATH": str(ROOT), "RAG_STORE": "milvus", "RAG_EMBED_MODEL": "hash-256",
