@@ -37,7 +37,7 @@ from .records import Answer, Citation, Hit, Timings
 from .retrieve import Retriever
 from .rewrite import condense
 from .settings import Settings
-from .store import LoadedIndex, load_index
+from .store import Index, open_index
 from .text import detect_lang, has_words, in_notation, in_script, is_traditional
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ class Pipeline:
     """Holds the loaded models and index; thread-safe for concurrent questions. Opened with
     `rag.pipeline.open_pipeline`; tests build one from fakes directly."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, generator: AnyGenerator | None, index: LoadedIndex):
+    def __init__(self, settings: Settings, embedder: Embedder, generator: AnyGenerator | None, index: Index):
         self.settings, self.embedder, self.generator = settings, embedder, generator
         self._index = index
         self.build_summary: IndexSummary | None = None  # what open_pipeline's index update did
@@ -118,12 +118,12 @@ class Pipeline:
         return self._budget
 
     @property
-    def index(self) -> LoadedIndex:
+    def index(self) -> Index:
         return self._index
 
     def reload_index(self) -> None:
         """Pick up a rebuilt index (answers in flight keep the one they started with)."""
-        self._index = load_index(self.settings.index_path, expect_model=self.embedder.model_id)
+        self._index = open_index(self.settings, expect_model=self.embedder.model_id)
 
     def _embed_claims(self, texts: list[str]) -> np.ndarray:
         return self.embedder.embed(texts, kind="query")
@@ -235,7 +235,7 @@ class Pipeline:
             yield finish(ABSTAIN[lang], True, raw, v.citations, v.unsupported, first, gen, scores, hits)
 
     def _per_source(self, question: str, standalone: str, lang: str, traditional: bool, prompt_lang: str,
-                    kind: str | None, docs: list[str], hits: tuple[Hit, ...], index: LoadedIndex,
+                    kind: str | None, docs: list[str], hits: tuple[Hit, ...], index: Index,
                     query_vec: np.ndarray, finish: Callable[..., Done], t0: float) -> Iterator[Event]:
         """One small prompt per source document; each answer verified against its own source's passages
         and led by the source's title and date; a source whose answer fails says so."""
@@ -298,13 +298,13 @@ class Pipeline:
             return self.generator.answer(question, passages)
         return self.generator.stream(build_messages(question, lang, passages), max_tokens=self.settings.max_new_tokens)
 
-    def _checker(self, index: LoadedIndex, passages: Sequence[Passage], standalone: str) -> SupportChecker:
+    def _checker(self, index: Index, passages: Sequence[Passage], standalone: str) -> SupportChecker:
         """The support checker for answers to `standalone` from these passages (place check included)."""
         return SupportChecker(self._sources(index, passages), self._embed_claims, self.settings.support_threshold,
                               scope_of(standalone), question=standalone)
 
     @staticmethod
-    def _sources(index: LoadedIndex, passages: Sequence[Passage]) -> list[SourcePassage]:
+    def _sources(index: Index, passages: Sequence[Passage]) -> list[SourcePassage]:
         out = []
         for p in passages:
             row = index.row_of(p.chunk_id)

@@ -30,7 +30,7 @@ from .store import (
     Manifest,
     Sentences,
     build_lock,
-    load_index,
+    open_index,
     uses_graph,
     write_generation,
 )
@@ -114,7 +114,7 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
         prev = None
         if not rebuild:
             try:
-                prev = load_index(root)
+                prev = open_index(settings)
             except FormatChanged as e:
                 summary.rebuilt_reason = f"index format changed ({e.old} -> {FORMAT_VERSION}): full rebuild"
             except IndexError_ as e:
@@ -131,7 +131,11 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
         summary.docs_skipped = len(summary.skipped)
         summary.files_seen = len(docs) + len(summary.skipped)
         old_docs = prev.manifest.docs if prev else {}
-        old_rows = {c.id: i for i, c in enumerate(prev.chunks)} if prev else {}
+        milvus = settings.store == "milvus"
+        if milvus:  # the Milvus store keeps unchanged chunks where they are: only their ids are needed
+            old_rows = {cid: i for i, cid in enumerate(cid for d in old_docs.values() for cid in d["chunk_ids"])}
+        else:
+            old_rows = {c.id: i for i, c in enumerate(prev.chunks)} if prev else {}
 
         chunks: list[Chunk] = []
         rows: list[int | None] = []  # row in the previous vectors, or None when it must be embedded
@@ -145,7 +149,7 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
             if unchanged:
                 summary.docs_unchanged += 1
                 for cid in old["chunk_ids"]:
-                    chunks.append(prev.chunks[old_rows[cid]])
+                    chunks.append(None if milvus else prev.chunks[old_rows[cid]])
                     rows.append(old_rows[cid])
                 doc_entries[doc.id] = old
                 continue
@@ -163,6 +167,10 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
                                    "url": doc.url, "author": doc.author, "lang": doc.lang, "fields": doc.fields,
                                    "chunk_ids": [c.id for c in new_chunks]}
         summary.docs_removed = sum(1 for d in old_docs if d not in doc_entries)
+        if milvus:
+            _write_milvus(settings, embedder, prev, chunks, to_embed, titles, doc_entries, summary, quiet, t_chunk)
+            summary.seconds = time.perf_counter() - t0
+            return summary
 
         vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
         for i, r in enumerate(rows):
@@ -181,14 +189,7 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
         summary.chunks_total = len(chunks)
         changed = summary.docs_added or summary.docs_changed or summary.docs_removed or prev is None
         if changed:
-            spec = SPECS.get(embedder.model_id)
-            manifest = Manifest(
-                format_version=FORMAT_VERSION, embed_model=embedder.model_id,
-                embed_files={f.path: f.sha256 for f in spec.files} if spec else {},
-                dim=embedder.dim, dtype="float16", chunk_tokens=settings.chunk_tokens,
-                chunk_overlap=settings.chunk_overlap, faiss_type="", n_chunks=len(chunks), created=time.time(),
-                docs=doc_entries, chunker=CHUNKER_VERSION, sentence_vectors=settings.sentence_vectors,
-                embed_backend=embedder.backend)
+            manifest = _new_manifest(settings, embedder, len(chunks), doc_entries)
             large = uses_graph(len(chunks))  # small indexes are written in a second or two: no bars
             with tqdm(total=len(chunks), unit="chunk", desc="building search graph", disable=quiet or not large,
                       file=sys.stderr) as bar, \
@@ -199,6 +200,41 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
             summary.stages["write"] = time.perf_counter() - t_write
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _new_manifest(settings: Settings, embedder: Embedder, n_chunks: int, doc_entries: dict[str, dict]) -> Manifest:
+    spec = SPECS.get(embedder.model_id)
+    return Manifest(
+        format_version=FORMAT_VERSION, embed_model=embedder.model_id,
+        embed_files={f.path: f.sha256 for f in spec.files} if spec else {},
+        dim=embedder.dim, dtype="float16", chunk_tokens=settings.chunk_tokens,
+        chunk_overlap=settings.chunk_overlap, faiss_type="", n_chunks=n_chunks, created=time.time(),
+        docs=doc_entries, chunker=CHUNKER_VERSION, sentence_vectors=settings.sentence_vectors,
+        embed_backend=embedder.backend)
+
+
+def _write_milvus(settings: Settings, embedder: Embedder, prev, chunks: list[Chunk | None],
+                  to_embed: list[tuple[int, str]], titles: dict[str, str], doc_entries: dict[str, dict],
+                  summary: IndexSummary, quiet: bool, t_chunk: float) -> None:
+    """Embed only the new chunks and their sentences, then upsert the changed documents into Milvus
+    (unchanged documents are not touched; see milvus_store.py for crash consistency)."""
+    from .milvus_write import write_milvus
+
+    new = [chunks[i] for i, _ in to_embed]
+    sentences = _sentences(new, [None] * len(new), None, embedder.dim)
+    vectors = np.zeros((len(new), embedder.dim), dtype=np.float32)
+    t_embed = time.perf_counter()
+    summary.stages["chunk"] = t_embed - t_chunk
+    if new:
+        _embed_new(embedder, settings.sentence_vectors, new, [(i, c.text) for i, c in enumerate(new)], titles,
+                   sentences, list(range(len(sentences.spans))), vectors, quiet)
+    t_write = time.perf_counter()
+    summary.stages["embed"] = t_write - t_embed
+    summary.chunks_embedded, summary.chunks_total = len(new), len(chunks)
+    if summary.docs_added or summary.docs_changed or summary.docs_removed or prev is None:
+        manifest = _new_manifest(settings, embedder, len(chunks), doc_entries)
+        write_milvus(settings, manifest, prev, new, vectors, sentences)
+        summary.stages["write"] = time.perf_counter() - t_write
 
 
 def _embed_new(embedder: Embedder, how: str, chunks: list[Chunk], to_embed: list[tuple[int, str]],

@@ -23,7 +23,7 @@ import numpy as np
 
 from .answer_type import agrees, in_scope, places
 from .records import DocInfo, Hit
-from .store import LoadedIndex
+from .store import Index
 from .text import has_han, quantities, split_sentences
 
 MAX_SOURCES = 3  # one small prompt each: about 2-4 s per source on a 2-core AVX2 machine
@@ -49,7 +49,7 @@ class Figure:
     similarity: float
 
 
-def _figure(question: str, kind: str, hit: Hit, index: LoadedIndex, query_vec: np.ndarray) -> Figure | None:
+def _figure(question: str, kind: str, hit: Hit, index: Index, query_vec: np.ndarray) -> Figure | None:
     """The hit's sentence closest to the question that states a number of the asked kind for the asked place."""
     spans, vecs = index.chunk_sentences(index.row_of(hit.chunk.id))
     if not len(spans):
@@ -66,7 +66,7 @@ def _figure(question: str, kind: str, hit: Hit, index: LoadedIndex, query_vec: n
     return None
 
 
-def differing_documents(question: str, kind: str | None, hits: Sequence[Hit], index: LoadedIndex,
+def differing_documents(question: str, kind: str | None, hits: Sequence[Hit], index: Index,
                         query_vec: np.ndarray) -> list[str]:
     """Documents whose best figure sentence for the question states values no other one states, in
     retrieval order; [] unless at least two documents disagree."""
@@ -82,7 +82,7 @@ def differing_documents(question: str, kind: str | None, hits: Sequence[Hit], in
     return list(best)[:MAX_SOURCES]
 
 
-def source_documents(question: str, kind: str | None, hits: Sequence[Hit], index: LoadedIndex,
+def source_documents(question: str, kind: str | None, hits: Sequence[Hit], index: Index,
                      query_vec: np.ndarray) -> list[str]:
     """The documents to answer from one by one; [] for an ordinary single answer."""
     if asks_across(question):

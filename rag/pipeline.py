@@ -17,7 +17,7 @@ from .embed import Embedder, load_embedder
 from .generate import AnyGenerator, load_generator
 from .indexer import IndexSummary, build_index
 from .settings import Settings
-from .store import current_generation, load_index
+from .store import index_exists, open_index
 
 
 def open_pipeline(settings: Settings, *, ensure_index: bool = True, with_generator: bool = True,
@@ -35,10 +35,10 @@ def open_pipeline(settings: Settings, *, ensure_index: bool = True, with_generat
     embedder = embedder or load_embedder(settings)
     summary: IndexSummary | None = None
     if ensure_index:
-        if settings.corpus_path.is_dir() or current_generation(settings.index_path) is None:
+        if settings.corpus_path.is_dir() or not index_exists(settings):
             summary = build_index(settings, embedder, quiet=quiet, warn=warn)
         else:
             warn(f"corpus folder {settings.corpus_path} not found: answering from the index as it is")
-    pipe = Pipeline(settings, embedder, generator, load_index(settings.index_path, expect_model=embedder.model_id))
+    pipe = Pipeline(settings, embedder, generator, open_index(settings, expect_model=embedder.model_id))
     pipe.build_summary = summary
     return pipe

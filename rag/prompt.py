@@ -16,7 +16,7 @@ import numpy as np
 
 from .guard import is_instruction
 from .records import Hit
-from .store import LoadedIndex
+from .store import Index
 
 TokenCount = Callable[[str], int]
 
@@ -68,7 +68,7 @@ class Passage:
     text: str  # what the generator sees: the chunk or its best sentences
 
 
-def select_passages(hits: Sequence[Hit], index: LoadedIndex, query_vec: np.ndarray, budget: int,
+def select_passages(hits: Sequence[Hit], index: Index, query_vec: np.ndarray, budget: int,
                     count: TokenCount, whole_chunks: bool = False) -> list[Passage]:
     """The evidence the generator sees: the sentences of the retrieved chunks most similar to the
     question, best first, until `budget` tokens; grouped back into their chunks (in document order,

@@ -23,7 +23,7 @@ import numpy as np
 from .embed import Embedder
 from .records import Hit
 from .settings import Settings
-from .store import LoadedIndex
+from .store import Index, LoadedIndex
 
 RRF_K = 60
 SENTENCE_SEARCH_MAX = 20_000  # sentences searched exhaustively; above, candidates are re-scored
@@ -47,11 +47,17 @@ class Retrieval:
 
 
 class Retriever:
-    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings):
+    """The three legs search the FAISS store's files here; a store that searches itself (Milvus)
+    answers them itself (`search_dense`, `search_keyword`, `search_sentences`). Fusion and selection are shared."""
+
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings):
         self.index, self.embedder, self.settings = index, embedder, settings
+        self.own = None if isinstance(index, LoadedIndex) else index
 
     def dense(self, qv: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Chunk rows and cosines of the `n` chunk vectors nearest to `qv` (FAISS)."""
+        if self.own is not None:
+            return self.own.search_dense(qv, n)
         if self.index.dense is None or n <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         scores, ids = self.index.dense.search(qv.reshape(1, -1).astype(np.float32), min(n, len(self.index.chunks)))
@@ -60,6 +66,8 @@ class Retriever:
 
     def keyword(self, query: str, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Chunk rows and BM25 scores of the best `n` keyword matches."""
+        if self.own is not None:
+            return self.own.search_keyword(query, n)
         return self.index.keyword.search(query, n)
 
     def sentences(self, qv: np.ndarray, n: int, candidates: np.ndarray | None = None
@@ -69,6 +77,8 @@ class Retriever:
         Up to SENTENCE_SEARCH_MAX sentences every sentence is searched (exact). Above that a full
         scan would cost more than everything else together (it reads every sentence vector per
         query), so only the `candidates` rows found by the other legs are re-scored."""
+        if self.own is not None:
+            return self.own.search_sentences(qv, n)
         ix = self.index
         m = len(ix.sentences.spans)
         if m == 0 or n <= 0:
@@ -123,7 +133,7 @@ class Retriever:
         kw_rank = {int(i): r for r, i in enumerate(k_ids)}
         missing = [i for i, _ in fused[: 3 * k] if i not in dense_score]
         if missing:  # keyword-only hits still get a cosine, for abstention and display
-            sims = np.asarray(self.index.vectors[missing], dtype=np.float32) @ qv
+            sims = self.index.chunk_vectors(missing) @ qv
             dense_score.update({i: float(s) for i, s in zip(missing, sims, strict=True)})
         hits = self._select(fused, k, dense_score, dense_rank, kw_rank)
         t2 = time.perf_counter()

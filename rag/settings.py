@@ -25,6 +25,11 @@ class SettingsError(RagError, ValueError):
 class Settings:
     corpus_dir: str = "seeds"  # documents to index
     index_dir: str = "index"  # where the built index lives
+    store: str = "faiss"  # faiss (plain files in index_dir) | milvus (collections in milvus_uri)
+    milvus_uri: str = ""  # a local file path runs Milvus Lite in-process; http(s)://host:19530 a Milvus server;
+    # empty: <index_dir>/milvus.db
+    milvus_token: str = ""  # "user:password" or an API key for a Milvus server
+    milvus_collection: str = "rag"  # prefix of the collections (several corpora can share one server)
     embed_model: str = "embeddinggemma-300m"  # a pinned model name, a local directory, or "hash" (test fake)
     embed_backend: str = "local"  # local (the model in this process) | openai (an OpenAI-compatible /v1/embeddings
     # server serving that model: vLLM, Text Embeddings Inference, Infinity; prompts, tokenizer and the agreement
@@ -84,6 +89,13 @@ class Settings:
         return Path(self.index_dir).expanduser()
 
     @property
+    def milvus_target(self) -> str:
+        """The Milvus URI to connect to: a server address, or a Milvus Lite file."""
+        if self.milvus_uri.startswith(("http://", "https://", "tcp://", "unix:")):
+            return self.milvus_uri
+        return str(Path(self.milvus_uri).expanduser() if self.milvus_uri else self.index_path / "milvus.db")
+
+    @property
     def cache_path(self) -> Path:
         return Path(self.model_cache).expanduser()
 
@@ -115,6 +127,7 @@ class Settings:
 
 
 CHOICES: dict[str, tuple[str, ...]] = {
+    "store": ("faiss", "milvus"),
     "backend": ("llama-cpp", "transformers", "openai", "extractive"),
     "embed_backend": ("local", "openai"),
     "device": ("auto", "cpu", "cuda"),
@@ -123,7 +136,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "sentence_vectors": ("late", "separate"),
     "prompt_lang": ("auto", "en", "zh"),
 }
-SECRETS = frozenset({"openai_api_key", "embed_api_key", "users"})
+SECRETS = frozenset({"openai_api_key", "embed_api_key", "users", "milvus_token"})
 
 
 def _coerce(name: str, raw: Any, kind: type) -> Any:

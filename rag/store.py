@@ -15,11 +15,11 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -27,6 +27,9 @@ from filelock import FileLock, Timeout
 from .errors import RagError
 from .keyword import KeywordIndex
 from .records import Chunk, DocInfo
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 FORMAT_VERSION = 3  # 3: sentence vectors int8 with a scale per row, chunk vectors float16
 EXACT_MAX = 5_000  # exact search up to this many chunks (it reads every vector: ~3 ms per 10k), HNSW above
@@ -77,6 +80,41 @@ class Manifest:
             raise IndexError_(f"index manifest is damaged ({e}): run `rag index --rebuild`") from None
 
 
+class Index(Protocol):
+    """What the question path reads from a live index, whichever store holds it: chunks by row
+    (rows are the order of the manifest's documents and their chunk ids), their sentences, documents."""
+
+    manifest: Manifest
+
+    @property
+    def chunks(self) -> Sequence[Chunk]: ...
+
+    def row_of(self, chunk_id: str) -> int: ...
+
+    def chunk_sentences(self, row: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def chunk_vectors(self, rows: list[int]) -> np.ndarray: ...
+
+    def doc_info(self, doc_id: str) -> DocInfo: ...
+
+
+def open_index(settings: Settings, expect_model: str | None = None) -> Index:
+    """The live index of the store the settings name (`store = "faiss"` or `"milvus"`)."""
+    if settings.store == "milvus":
+        from .milvus_store import load_milvus_index
+
+        return load_milvus_index(settings, expect_model)
+    return load_index(settings.index_path, expect_model)
+
+
+def index_exists(settings: Settings) -> bool:
+    if settings.store == "milvus":
+        from .milvus_store import milvus_index_exists
+
+        return milvus_index_exists(settings)
+    return current_generation(settings.index_path) is not None
+
+
 @dataclass
 class LoadedIndex:
     path: Path
@@ -94,6 +132,9 @@ class LoadedIndex:
         if self._rows is None:
             self._rows = {c.id: i for i, c in enumerate(self.chunks)}
         return self._rows[chunk_id]
+
+    def chunk_vectors(self, rows: list[int]) -> np.ndarray:
+        return np.asarray(self.vectors[rows], dtype=np.float32)
 
     def chunk_sentences(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Spans (m, 2) relative to the chunk text, and vectors (m, dim) of chunk `row`'s sentences."""

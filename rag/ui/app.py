@@ -19,7 +19,7 @@ from rag.errors import RagError
 from rag.indexer import build_index
 from rag.pipeline import open_pipeline
 from rag.settings import Settings
-from rag.store import current_generation
+from rag.store import index_exists
 from rag.ui.documents import UPLOAD_SUFFIXES, add_uploads, delete_document, document_rows
 from rag.ui.handlers import Session, chat_turn, render_sources
 from rag.users import AuditLog, User, UsersError, UserStore, is_loopback
@@ -186,7 +186,7 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, insecu
                          "`rag users add NAME --role editor` creates it), or pass --insecure")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("rag").setLevel(logging.INFO)  # our own events (uploads, deletes, rebuilds); libraries: warnings
-    if current_generation(settings.index_path) is None:
+    if not index_exists(settings):
         log.info("no index in %s: building it from %s", settings.index_path, settings.corpus_path)
     pipe = open_pipeline(settings, quiet=False)  # incremental index update: cheap when nothing changed
     if pipe.build_summary and pipe.build_summary.chunks_embedded:

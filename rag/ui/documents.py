@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rag.errors import RagError
 from rag.ingest import SUFFIXES
-from rag.store import LoadedIndex
+from rag.store import Index
 from rag.text import HAN
 from rag.users import AuditLog, User
 
@@ -110,7 +110,7 @@ def add_uploads(paths: Sequence[Path], names: Sequence[str], corpus: Path, max_m
     return lines, saved
 
 
-def document_rows(index: LoadedIndex, audit: AuditLog | None) -> list[list[str | int]]:
+def document_rows(index: Index, audit: AuditLog | None) -> list[list[str | int]]:
     """One row per indexed document: id, title, date, chunks, who added it (— for documents that
     were in the corpus folder before, not uploaded)."""
     who = audit.added_by() if audit else {}
@@ -121,7 +121,7 @@ def document_rows(index: LoadedIndex, audit: AuditLog | None) -> list[list[str |
     return rows
 
 
-def delete_document(doc_id: str, index: LoadedIndex, corpus: Path, user: User | None,
+def delete_document(doc_id: str, index: Index, corpus: Path, user: User | None,
                     audit: AuditLog | None = None) -> str:
     """Move the document's file out of the corpus (into corpus/.deleted/, where it is never indexed)
     and say so; the caller re-indexes, which drops its chunks. Editors only."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from rag.answer import Delta, Done, Pipeline, QuestionError, Retrieved
 from rag.errors import RagError
 from rag.records import Answer, Hit
-from rag.store import LoadedIndex
+from rag.store import Index
 from rag.text import in_script
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def _text(s: str) -> str:
 _MARK = re.compile(r"\[(\d{1,3})\]")
 
 
-def render_answer(answer: Answer, index: LoadedIndex) -> str:
+def render_answer(answer: Answer, index: Index) -> str:
     """The verified answer: `[n]` markers become links to the passage, unsupported sentences are marked."""
     if answer.abstained:
         head = in_script("资料中没有找到答案。", answer.traditional) if answer.lang == "zh" else "Not in the documents."
@@ -52,7 +52,7 @@ def render_answer(answer: Answer, index: LoadedIndex) -> str:
     return body
 
 
-def _closest(hits: Sequence[Hit], index: LoadedIndex, lang: str, traditional: bool = False) -> str:
+def _closest(hits: Sequence[Hit], index: Index, lang: str, traditional: bool = False) -> str:
     title = in_script("最接近的段落：", traditional) if lang == "zh" else "Closest passages:"
     items = "".join(f"<li>{_text(_title(index, h))}: {_text(_clip(h.chunk.text, 160))}</li>" for h in hits[:3])
     return f'<div class="closest">{title}<ol>{items}</ol></div>'
@@ -62,12 +62,12 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[:n].rstrip() + "…"
 
 
-def _title(index: LoadedIndex, hit: Hit) -> str:
+def _title(index: Index, hit: Hit) -> str:
     info = index.doc_info(hit.chunk.doc_id)
     return info.title or info.id
 
 
-def render_sources(answer: Answer | None, index: LoadedIndex, rewritten: str = "") -> str:
+def render_sources(answer: Answer | None, index: Index, rewritten: str = "") -> str:
     """Cited passages (with the supporting sentence highlighted) first, then those only consulted."""
     if answer is None:
         return '<div class="sources-empty">Sources appear here. / 来源会显示在这里。</div>'
@@ -91,7 +91,7 @@ def render_sources(answer: Answer | None, index: LoadedIndex, rewritten: str = "
     return '<div class="sources-panel" style="max-height:72vh;overflow-y:auto">' + "".join(parts) + "</div>"
 
 
-def _card(n: int, hit: Hit, index: LoadedIndex, evidence: list[str], cited: bool) -> str:
+def _card(n: int, hit: Hit, index: Index, evidence: list[str], cited: bool) -> str:
     info = index.doc_info(hit.chunk.doc_id)
     text = hit.chunk.text
     spans = []

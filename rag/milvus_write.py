@@ -1,0 +1,176 @@
+"""Writing a Milvus store (see milvus_store.py for the layout): create a set of collections, insert
+the rows of added and changed documents under the next generation, then commit it with one record."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import numpy as np
+
+from .milvus_store import MilvusIndex, _client, _names, _q, _State, _state
+from .records import Chunk
+from .settings import Settings
+from .store import Manifest, Sentences
+from .text import search_tokens
+
+MAX_TEXT = 65_535  # Milvus VARCHAR limit (bytes)
+ANALYZER = {"tokenizer": "jieba", "filter": ["lowercase"]}
+BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}  # bm25s's defaults, as the FAISS store's keyword index
+
+
+def _create_set(client, prefix: str, set_: str, dim: int) -> None:
+    from pymilvus import DataType, Function, FunctionType
+
+    chunks, sentences, docs = _names(prefix, set_)
+
+    def base(extra):
+        s = client.create_schema(auto_id=True)
+        s.add_field("pk", DataType.INT64, is_primary=True)
+        for name, kind, kw in extra:
+            s.add_field(name, kind, **kw)
+        return s
+
+    key = [("chunk_id", DataType.VARCHAR, {"max_length": 1024}), ("doc_id", DataType.VARCHAR, {"max_length": 1024}),
+           ("doc_gen", DataType.VARCHAR, {"max_length": 1100}), ("gen", DataType.INT64, {}),
+           ("seq", DataType.INT64, {}), ("start", DataType.INT64, {}), ("end", DataType.INT64, {})]
+    s = base([*key, ("lang", DataType.VARCHAR, {"max_length": 16}),
+              ("text", DataType.VARCHAR, {"max_length": MAX_TEXT}),
+              ("keywords", DataType.VARCHAR, {"max_length": MAX_TEXT, "enable_analyzer": True,
+                                              "analyzer_params": ANALYZER}),
+              ("vector", DataType.FLOAT_VECTOR, {"dim": dim}), ("sparse", DataType.SPARSE_FLOAT_VECTOR, {})])
+    s.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["keywords"],
+                            output_field_names=["sparse"]))
+    ip = client.prepare_index_params()
+    ip.add_index("vector", index_type="AUTOINDEX", metric_type="IP")
+    ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25_PARAMS)
+    client.create_collection(chunks, schema=s, index_params=ip)
+    s = base([*key, ("vector", DataType.FLOAT_VECTOR, {"dim": dim})])
+    ip = client.prepare_index_params()
+    ip.add_index("vector", index_type="AUTOINDEX", metric_type="IP")
+    client.create_collection(sentences, schema=s, index_params=ip)
+    s = base([("doc_id", DataType.VARCHAR, {"max_length": 1024}), ("doc_gen", DataType.VARCHAR, {"max_length": 1100}),
+              ("gen", DataType.INT64, {}), ("entry", DataType.VARCHAR, {"max_length": MAX_TEXT}),
+              ("v", DataType.FLOAT_VECTOR, {"dim": 2})])  # Milvus wants a vector field in every collection
+    ip = client.prepare_index_params()
+    ip.add_index("v", index_type="AUTOINDEX", metric_type="L2")
+    client.create_collection(docs, schema=s, index_params=ip)
+
+
+def _ensure_meta(client, prefix: str) -> str:
+    from pymilvus import DataType
+
+    meta = f"{prefix}_meta"
+    if not client.has_collection(meta):
+        s = client.create_schema(auto_id=False)
+        s.add_field("key", DataType.VARCHAR, is_primary=True, max_length=2048)
+        s.add_field("value", DataType.VARCHAR, max_length=MAX_TEXT)
+        s.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+        ip = client.prepare_index_params()
+        ip.add_index("v", index_type="AUTOINDEX", metric_type="L2")
+        client.create_collection(meta, schema=s, index_params=ip)
+    client.load_collection(meta)
+    return meta
+
+
+def _tidy(client, prefix: str, st: _State) -> None:
+    """Delete what no reader can see: rows of a killed build (gen > live), its retired records, and rows
+    retired before the live generation (readers of the previous generation still see those retired at it)."""
+    meta = f"{prefix}_meta"
+    names = _names(prefix, st.set)
+    for name in names:
+        client.load_collection(name)
+        client.delete(name, filter=f"gen > {st.live}")
+    records = client.query(meta, filter=f'key like {_q(f"retired:{st.set}:%")}', output_fields=["key", "value"],
+                           limit=16_384)
+    stale = [r for r in records if json.loads(r["value"])["at"] > st.live]
+    old = [r for r in records if json.loads(r["value"])["at"] < st.live]
+    if old:
+        gens = [r["key"].split(":", 2)[2] for r in old]
+        for name in names:
+            client.delete(name, filter=f"doc_gen in {json.dumps(gens, ensure_ascii=False)}")
+    if stale or old:
+        client.delete(meta, ids=[r["key"] for r in stale + old])
+    currents = sorted(r["key"] for r in client.query(meta, filter='key like "current:%"', output_fields=["key"],
+                                                    limit=16_384))
+    if len(currents) > 2:
+        client.delete(meta, ids=currents[:-2])
+    _drop_sets(client, prefix, keep={st.set, st.previous_set})
+
+
+def _drop_sets(client, prefix: str, keep: set[str]) -> None:
+    ours = re.compile(rf"{re.escape(prefix)}_(s\d+)_(chunks|sentences|docs)")
+    for name in client.list_collections():
+        if (m := ours.fullmatch(name)) and m.group(1) not in keep:
+            client.drop_collection(name)
+
+
+def write_milvus(settings: Settings, manifest: Manifest, prev: MilvusIndex | None, new: list[Chunk],
+                 vectors: np.ndarray, sentences: Sentences) -> None:
+    """Commit a generation: `new` chunks (with their vectors and sentences) are the chunks of the
+    documents added or changed since `prev`; with `prev` None everything is written to a new set."""
+    client, prefix = _client(settings), settings.milvus_collection
+    meta = _ensure_meta(client, prefix)
+    st = _state(client, prefix)
+    if st is not None:
+        _tidy(client, prefix, st)
+    gen = (st.live if st else 0) + 1
+    if prev is None or st is None:
+        set_ = f"s{gen}"
+        for name in _names(prefix, set_):  # left by a killed full rebuild
+            if client.has_collection(name):
+                client.drop_collection(name)
+        _create_set(client, prefix, set_, manifest.dim)
+        old_docs: dict[str, dict] = {}
+    else:
+        set_, old_docs = st.set, prev.manifest.docs
+    chunks_c, sentences_c, docs_c = _names(prefix, set_)
+    for name in (chunks_c, sentences_c, docs_c):
+        client.load_collection(name)
+    written = [d for d, e in manifest.docs.items() if old_docs.get(d) != e]
+    retired = [prev.doc_gens[d] for d in old_docs if d in prev.doc_gens and (d in written or d not in manifest.docs)]
+    doc_gen = {d: f"{d}@{gen}" for d in written}
+    seq = {cid: i for d in written for i, cid in enumerate(manifest.docs[d]["chunk_ids"])}
+    _insert(client, docs_c, [{"doc_id": d, "doc_gen": doc_gen[d], "gen": gen, "v": [0.0, 0.0],
+                              "entry": json.dumps({k: v for k, v in manifest.docs[d].items() if k != "chunk_ids"},
+                                                  ensure_ascii=False)} for d in written])
+    _insert(client, chunks_c, [
+        {"chunk_id": c.id, "doc_id": c.doc_id, "doc_gen": doc_gen[c.doc_id], "gen": gen, "seq": seq[c.id],
+         "start": c.start, "end": c.end, "lang": c.lang, "text": _fit(c.text),
+         "keywords": _fit(" ".join(search_tokens(c.text))), "vector": vectors[i].tolist()}
+        for i, c in enumerate(new)])
+    q, scales = sentences.quantized()  # the values the FAISS store keeps (int8 with a scale per row)
+    floats = q.astype(np.float32) * scales[:, None]
+    _insert(client, sentences_c, [
+        {"chunk_id": new[r].id, "doc_id": new[r].doc_id, "doc_gen": doc_gen[new[r].doc_id], "gen": gen,
+         "seq": j, "start": int(a), "end": int(b), "vector": floats[j].tolist()}
+        for j, (r, a, b) in enumerate(sentences.spans.tolist())])
+    _insert(client, meta, [{"key": f"retired:{set_}:{g}", "value": json.dumps({"at": gen}), "v": [0.0, 0.0]}
+                           for g in retired])
+    for name in (chunks_c, sentences_c, docs_c, meta):
+        client.flush(name)
+    header = {k: v for k, v in vars(manifest).items() if k not in ("docs", "n_chunks")}
+    header.update(faiss_type="milvus", created=time.time())
+    previous = st.set if st and st.set != set_ else (st.previous_set if st else "")
+    _commit(client, meta, gen, {"set": set_, "live": gen, "header": header, "previous_set": previous})
+    _drop_sets(client, prefix, keep={set_, previous})  # after a full rebuild: sets no reader can hold
+
+
+def _commit(client, meta: str, gen: int, record: dict[str, Any]) -> None:
+    """The commit point: one inserted record; readers opening from now on see generation `gen`."""
+    client.insert(meta, [{"key": f"current:{gen:012d}", "v": [0.0, 0.0],
+                          "value": json.dumps(record, ensure_ascii=False)}])
+    client.flush(meta)
+
+
+def _fit(text: str) -> str:
+    """Milvus caps VARCHAR at MAX_TEXT bytes (a chunk is a few hundred tokens: never in practice)."""
+    b = text.encode("utf-8")
+    return text if len(b) <= MAX_TEXT else b[:MAX_TEXT].decode("utf-8", "ignore")
+
+
+def _insert(client, coll: str, rows: list[dict], batch: int = 1000) -> None:
+    for a in range(0, len(rows), batch):
+        client.insert(coll, rows[a:a + batch])
