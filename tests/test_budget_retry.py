@@ -31,7 +31,7 @@ class ScriptedGenerator:
 def test_budget_follows_the_measured_prompt_speed():
     assert budget_for(53.0, 3.0) < budget_for(160.0, 3.0) < budget_for(160.0, 5.0)
     assert budget_for(None, 3.0) == 120  # nothing measured: the fixed fallback
-    assert budget_for(1.0, 3.0) == 80 and budget_for(10_000.0, 3.0) == 600  # clamped
+    assert budget_for(1.0, 3.0) == 120 and budget_for(10_000.0, 3.0) == 600  # clamped
 
 
 def test_prompt_budget_setting_is_auto_or_a_token_count():
