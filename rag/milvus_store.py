@@ -20,6 +20,7 @@ to it with the same commit record; the set before it is kept for readers still h
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +95,7 @@ def _state(client, prefix: str) -> _State | None:
     if not client.has_collection(meta):
         return None
     client.load_collection(meta)
-    rows = client.query(meta, filter='key like "current:%"', output_fields=["key", "value"], limit=16_384)
+    rows = list(_query_all(client, meta, 'key like "current:%"', ["key", "value"]))
     if not rows:
         return None
     v = json.loads(max(rows, key=lambda r: r["key"])["value"])
@@ -252,9 +253,9 @@ def load_milvus_index(settings: Settings, expect_model: str | None = None) -> Mi
     names = _names(prefix, st.set)
     for name in names:
         client.load_collection(name)
-    retired = [r["key"].split(":", 2)[2] for r in client.query(
-        f"{prefix}_meta", filter=f'key like {_q(f"retired:{st.set}:%")}', output_fields=["key", "value"],
-        limit=16_384) if json.loads(r["value"])["at"] <= st.live]
+    retired = [r["key"].split(":", 2)[2] for r in _query_all(
+        client, f"{prefix}_meta", f'key like {_q(f"retired:{st.set}:%")}', ["key", "value"])
+        if json.loads(r["value"])["at"] <= st.live]
     visible = _visible(st.live, retired)
     entries: dict[str, dict] = {}
     doc_gens: dict[str, str] = {}
@@ -272,12 +273,24 @@ def load_milvus_index(settings: Settings, expect_model: str | None = None) -> Mi
     return MilvusIndex(client, names, visible, manifest, chunk_ids, doc_gens)
 
 
-def _query_all(client, coll: str, expr: str, fields: list[str], page: int = 16_384) -> Iterator[dict]:
-    """Every matching row, a page at a time (Milvus Lite has no query_iterator timestamps)."""
-    offset = 0
-    while True:
-        batch = client.query(coll, filter=expr, output_fields=fields, limit=page, offset=offset)
-        yield from batch
-        if len(batch) < page:
-            return
-        offset += page
+def _query_all(client, coll: str, expr: str, fields: list[str], page: int = 4096) -> Iterator[dict]:
+    """Every matching row, a page at a time, with Milvus's query iterator: it pages by primary key
+    (`pk > last`, rows in key order) at one snapshot timestamp, so it has no offset cap (a server
+    refuses offset + limit above 16,384) and a build committing meanwhile does not shift the pages."""
+    it = client.query_iterator(coll, batch_size=page, filter=expr, output_fields=fields)
+    try:
+        while batch := it.next():
+            yield from batch
+    finally:
+        it.close()
+
+
+class _NoLiteTimestamp(logging.Filter):
+    """Milvus Lite returns no snapshot timestamp to the query iterator, which then warns and uses the
+    client's clock; one process owns a Lite file, so that clock is as good."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "mvccTs" not in record.getMessage()
+
+
+logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_NoLiteTimestamp())
