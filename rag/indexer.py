@@ -120,7 +120,7 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
         prev = None
         if not rebuild:
             try:
-                prev = open_index(settings)
+                prev = open_index(settings, chunks=settings.store != "milvus")  # Milvus: its catalog
             except FormatChanged as e:
                 summary.rebuilt_reason = f"index format changed ({e.old} -> {FORMAT_VERSION}): full rebuild"
             except IndexError_ as e:

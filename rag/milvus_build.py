@@ -1,8 +1,8 @@
 """Building the Milvus store in batches: documents are read one at a time, and the chunks of added and
 changed ones are embedded and inserted `index_batch` chunks at a time, so a build holds one batch of
 texts and vectors whatever the size of the corpus (the FAISS store builds its index in memory).
-For the whole build it keeps only the catalog: every document's id and content hash, and the previous
-generation's document entries and chunk ids (as a reader of it does).
+For the whole build it keeps only a catalog per document, none per chunk: the ids and content hashes
+read so far, and the previous generation's document entries (read without its chunk rows).
 
 >>> build_milvus(settings, embedder, prev=None, summary=IndexSummary(), quiet=True, warn=print)  # doctest: +SKIP
 """
@@ -21,7 +21,7 @@ from .chunk import chunk_document
 from .embed import Embedder
 from .indexer import IndexSummary, doc_entry, embed_new, iter_documents, new_manifest, new_sentences
 from .ingest import iter_corpus
-from .milvus_store import MilvusIndex
+from .milvus_store import MilvusIndex, count_live_chunks
 from .milvus_write import Batch, MilvusWriter
 from .records import Chunk
 from .settings import Settings
@@ -74,7 +74,6 @@ def build_milvus(settings: Settings, embedder: Embedder, prev: MilvusIndex | Non
             old = old_docs.get(doc.id)
             if old is not None and old["hash"] == doc.content_hash:
                 summary.docs_unchanged += 1
-                summary.chunks_total += len(old["chunk_ids"])
                 continue
             if old is None:
                 summary.docs_added += 1
@@ -83,7 +82,6 @@ def build_milvus(settings: Settings, embedder: Embedder, prev: MilvusIndex | Non
             t = time.perf_counter()
             chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
             stages["chunk"] += time.perf_counter() - t
-            summary.chunks_total += len(chunks)
             pending.docs[doc.id] = doc_entry(doc, chunks)
             for seq, c in enumerate(chunks):  # a long document continues in the next batch
                 pending.chunks.append(c)
@@ -94,6 +92,7 @@ def build_milvus(settings: Settings, embedder: Embedder, prev: MilvusIndex | Non
                     bar.set_postfix(embedded=summary.chunks_embedded, refresh=False)
         if pending.docs or pending.chunks:
             flush()
+            bar.set_postfix(embedded=summary.chunks_embedded)
     summary.docs_skipped = len(summary.skipped)
     summary.files_seen = len(paths)
     removed = [d for d in old_docs if d not in seen]
@@ -106,6 +105,7 @@ def build_milvus(settings: Settings, embedder: Embedder, prev: MilvusIndex | Non
         header = vars(new_manifest(settings, embedder, 0, {}))
         writer.commit({k: v for k, v in header.items() if k not in ("docs", "n_chunks")})
         stages["write"] += time.perf_counter() - t
+    summary.chunks_total = count_live_chunks(settings)
 
 
 def _embed(settings: Settings, embedder: Embedder, pending: _Pending) -> Batch:

@@ -240,8 +240,8 @@ class MilvusIndex:
         return rows[first][:n], scores[first][:n]
 
 
-def load_milvus_index(settings: Settings, expect_model: str | None = None) -> MilvusIndex:
-    """The live generation; IndexError_ with the fix when there is none or it was built differently."""
+def _live(settings: Settings, expect_model: str | None = None) -> tuple[Any, _State, tuple[str, str, str], str]:
+    """Client, state, collection names and visibility filter of the live generation."""
     client, prefix = _client(settings), settings.milvus_collection
     st = _state(client, prefix)
     if st is None:
@@ -256,12 +256,22 @@ def load_milvus_index(settings: Settings, expect_model: str | None = None) -> Mi
     retired = [r["key"].split(":", 2)[2] for r in _query_all(
         client, f"{prefix}_meta", f'key like {_q(f"retired:{st.set}:%")}', ["key", "value"])
         if json.loads(r["value"])["at"] <= st.live]
-    visible = _visible(st.live, retired)
+    return client, st, names, _visible(st.live, retired)
+
+
+def load_milvus_index(settings: Settings, expect_model: str | None = None, chunks: bool = True) -> MilvusIndex:
+    """The live generation; IndexError_ with the fix when there is none or it was built differently.
+    With `chunks` False only its catalog is read (header, document entries without `chunk_ids`, no chunk
+    rows): what a build needs, in memory per document rather than per chunk."""
+    client, st, names, visible = _live(settings, expect_model)
     entries: dict[str, dict] = {}
     doc_gens: dict[str, str] = {}
     for r in _query_all(client, names[2], visible, ["doc_id", "doc_gen", "entry"]):
         entries[r["doc_id"]] = json.loads(r["entry"])
         doc_gens[r["doc_id"]] = r["doc_gen"]
+    if not chunks:
+        manifest = Manifest.from_json({**st.header, "docs": entries, "n_chunks": 0})
+        return MilvusIndex(client, names, visible, manifest, [], doc_gens)
     seqs: dict[str, list[tuple[int, str]]] = {d: [] for d in entries}
     for r in _query_all(client, names[0], visible, ["chunk_id", "doc_id", "seq"]):
         seqs.setdefault(r["doc_id"], []).append((int(r["seq"]), r["chunk_id"]))
@@ -271,6 +281,13 @@ def load_milvus_index(settings: Settings, expect_model: str | None = None) -> Mi
     chunk_ids = [c for d in docs.values() for c in d["chunk_ids"]]
     manifest = Manifest.from_json({**st.header, "docs": docs, "n_chunks": len(chunk_ids)})
     return MilvusIndex(client, names, visible, manifest, chunk_ids, doc_gens)
+
+
+def count_live_chunks(settings: Settings) -> int:
+    """Chunks in the live generation, counted by Milvus."""
+    client, _, names, visible = _live(settings)
+    got = client.query(names[0], filter=visible, output_fields=["count(*)"], consistency_level="Strong")
+    return int(got[0]["count(*)"])  # Strong: the rows a build has just committed are counted too
 
 
 def _query_all(client, coll: str, expr: str, fields: list[str], page: int = 4096) -> Iterator[dict]:
