@@ -1,6 +1,6 @@
 """Writing a Milvus store (see milvus_store.py for the layout): create a set of collections, insert
 the rows of added and changed documents under the next generation a batch at a time, then commit it
-with one record."""
+with one record. Vectors are FLOAT_VECTOR: Milvus Lite (3.2) refuses FLOAT16_VECTOR fields."""
 
 from __future__ import annotations
 

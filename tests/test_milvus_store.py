@@ -180,6 +180,16 @@ def test_build_in_small_batches_is_the_same_index(milvus_settings, corpus, monke
     for q in QUERIES:
         assert _top(a, one, q) == _top(b, small, q)
 
+    read: list[str] = []  # collections read row by row
+    real = milvus_store._query_all
+    monkeypatch.setattr(milvus_store, "_query_all", lambda client, coll, *a, **k: read.append(coll) or
+                        real(client, coll, *a, **k))
+    (corpus / "robots.txt").write_text("A new paragraph about robots in Shenzhen.", encoding="utf-8")
+    again = build_index(small, emb, quiet=True)
+    assert "small_s1_docs" in read and not any(c.endswith("_chunks") for c in read)  # a build reads no chunk rows
+    assert (again.docs_added, again.chunks_embedded) == (1, 1)
+    assert again.chunks_total == summary.chunks_total + 1 == open_index(small).manifest.n_chunks
+
 
 def test_reads_page_past_the_server_offset_cap(milvus_settings, monkeypatch):
     """Rows are read in pages by primary key (query_iterator), never with an offset: a Milvus server
