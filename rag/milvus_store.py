@@ -8,8 +8,8 @@ path as `milvus_uri` runs Milvus Lite in-process; `http(s)://host:19530` uses a 
     <prefix>_<set>_docs       one row per document version: the manifest entry
 
 Crash consistency (milvus_write.py): every row carries the generation `gen` that wrote it. A build inserts the rows of
-new and changed documents with generation G+1 and the `retired` records of the versions they replace,
-flushes, and only then inserts the `current:G+1` record (one insert: the commit point). Readers see
+new and changed documents with generation G+1, a batch at a time (milvus_build.py), and the `retired` records
+of the versions they replace, flushes, and only then inserts the `current:G+1` record (one insert: the commit point). Readers see
 rows with `gen <= live` whose document version is not retired at or before `live`, so a build killed
 at any moment leaves generation G served unchanged; the next build deletes its leftovers (`gen > live`).
 Rows retired by earlier builds are deleted once no reader of the previous generation can need them.
