@@ -4,7 +4,7 @@ texts and vectors whatever the size of the corpus (the FAISS store builds its in
 For the whole build it keeps only a catalog per document, none per chunk: the ids and content hashes
 read so far, and the previous generation's document entries (read without its chunk rows).
 
->>> build_milvus(settings, embedder, prev=None, summary=IndexSummary(), quiet=True, warn=print)  # doctest: +SKIP
+>>> build_milvus(settings, embedder, None, IndexSummary(), quiet=True, warn=print)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def build_milvus(settings: Settings, embedder: Embedder, prev: MilvusIndex | Non
                 pending.titles.append(doc.title)
                 if len(pending.chunks) >= settings.index_batch:
                     flush()
-                    bar.set_postfix(embedded=summary.chunks_embedded, refresh=False)
+                    bar.set_postfix(embedded=summary.chunks_embedded)  # moves during a long document
         if pending.docs or pending.chunks:
             flush()
             bar.set_postfix(embedded=summary.chunks_embedded)
@@ -115,6 +115,6 @@ def _embed(settings: Settings, embedder: Embedder, pending: _Pending) -> Batch:
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
     titles = dict(zip((c.doc_id for c in chunks), pending.titles, strict=True))
     if chunks:
-        embed_new(embedder, settings.sentence_vectors, chunks, [(i, c.text) for i, c in enumerate(chunks)], titles,
-                  sentences, list(range(len(sentences.spans))), vectors, quiet=True)
+        embed_new(embedder, settings.sentence_vectors, chunks, [(i, c.text) for i, c in enumerate(chunks)],
+                  titles, sentences, list(range(len(sentences.spans))), vectors, quiet=True)
     return Batch(pending.docs, chunks, pending.seqs, vectors, sentences)
