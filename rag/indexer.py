@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,12 +76,12 @@ def _reuse_reason(m: Manifest, embedder: Embedder, settings: Settings) -> str:
     return ""
 
 
-def read_corpus(root: Path, warn: Callable[[str], None]) -> tuple[list[Document], list[str]]:
-    """All readable documents under `root`, plus one 'path: reason' line per skipped file."""
-    docs: list[Document] = []
-    skipped: list[str] = []
+def iter_documents(paths: Iterable[Path], root: Path, skipped: list[str],
+                   warn: Callable[[str], None]) -> Iterator[Document]:
+    """The readable documents among `paths`, one at a time; a 'path: reason' line per skipped file is
+    appended to `skipped`."""
     by_hash: dict[str, str] = {}
-    for path in iter_corpus(root):
+    for path in paths:
         try:
             doc = read_document(path, doc_id_for(path, root))
         except IngestError as e:
@@ -97,7 +97,13 @@ def read_corpus(root: Path, warn: Callable[[str], None]) -> tuple[list[Document]
             warn(f"skipped {path}: duplicate of {by_hash[doc.content_hash]}")
             continue
         by_hash[doc.content_hash] = doc.id
-        docs.append(doc)
+        yield doc
+
+
+def read_corpus(root: Path, warn: Callable[[str], None]) -> tuple[list[Document], list[str]]:
+    """All readable documents under `root`, plus one 'path: reason' line per skipped file."""
+    skipped: list[str] = []
+    docs = list(iter_documents(iter_corpus(root), root, skipped, warn))
     return docs, skipped
 
 
@@ -114,7 +120,7 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
         prev = None
         if not rebuild:
             try:
-                prev = open_index(settings)
+                prev = open_index(settings, chunks=settings.store != "milvus")  # Milvus: its catalog
             except FormatChanged as e:
                 summary.rebuilt_reason = f"index format changed ({e.old} -> {FORMAT_VERSION}): full rebuild"
             except IndexError_ as e:
@@ -124,6 +130,12 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
                 summary.rebuilt_reason, prev = reason, None
         if summary.rebuilt_reason:
             warn(summary.rebuilt_reason)
+        if settings.store == "milvus":  # streamed: one batch of chunks in memory at a time
+            from .milvus_build import build_milvus
+
+            build_milvus(settings, embedder, prev, summary, quiet, warn)
+            summary.seconds = time.perf_counter() - t0
+            return summary
         t_read = time.perf_counter()
         docs, summary.skipped = read_corpus(corpus, warn)
         t_chunk = time.perf_counter()
@@ -131,11 +143,7 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
         summary.docs_skipped = len(summary.skipped)
         summary.files_seen = len(docs) + len(summary.skipped)
         old_docs = prev.manifest.docs if prev else {}
-        milvus = settings.store == "milvus"
-        if milvus:  # the Milvus store keeps unchanged chunks where they are: only their ids are needed
-            old_rows = {cid: i for i, cid in enumerate(cid for d in old_docs.values() for cid in d["chunk_ids"])}
-        else:
-            old_rows = {c.id: i for i, c in enumerate(prev.chunks)} if prev else {}
+        old_rows = {c.id: i for i, c in enumerate(prev.chunks)} if prev else {}
 
         chunks: list[Chunk] = []
         rows: list[int | None] = []  # row in the previous vectors, or None when it must be embedded
@@ -149,7 +157,7 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
             if unchanged:
                 summary.docs_unchanged += 1
                 for cid in old["chunk_ids"]:
-                    chunks.append(None if milvus else prev.chunks[old_rows[cid]])
+                    chunks.append(prev.chunks[old_rows[cid]])
                     rows.append(old_rows[cid])
                 doc_entries[doc.id] = old
                 continue
@@ -163,25 +171,18 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
                 to_embed.append((len(chunks), c.text))
                 chunks.append(c)
                 rows.append(None)
-            doc_entries[doc.id] = {"hash": doc.content_hash, "path": doc.path, "title": doc.title, "date": doc.date,
-                                   "url": doc.url, "author": doc.author, "lang": doc.lang, "fields": doc.fields,
-                                   "chunk_ids": [c.id for c in new_chunks]}
+            doc_entries[doc.id] = doc_entry(doc, new_chunks)
         summary.docs_removed = sum(1 for d in old_docs if d not in doc_entries)
-        if milvus:
-            _write_milvus(settings, embedder, prev, chunks, to_embed, titles, doc_entries, summary, quiet, t_chunk)
-            summary.seconds = time.perf_counter() - t0
-            return summary
-
         vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
         for i, r in enumerate(rows):
             if r is not None:
                 vectors[i] = prev.vectors[r]
-        sentences = _sentences(chunks, rows, prev, embedder.dim)
+        sentences = new_sentences(chunks, rows, prev, embedder.dim)
         sent_todo = [i for i, (row, _, _) in enumerate(sentences.spans) if rows[row] is None]
         t_embed = time.perf_counter()
         summary.stages["chunk"] = t_embed - t_chunk
         if to_embed:
-            _embed_new(embedder, settings.sentence_vectors, chunks, to_embed, titles, sentences, sent_todo,
+            embed_new(embedder, settings.sentence_vectors, chunks, to_embed, titles, sentences, sent_todo,
                        vectors, quiet)
         t_write = time.perf_counter()
         summary.stages["embed"] = t_write - t_embed
@@ -189,7 +190,7 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
         summary.chunks_total = len(chunks)
         changed = summary.docs_added or summary.docs_changed or summary.docs_removed or prev is None
         if changed:
-            manifest = _new_manifest(settings, embedder, len(chunks), doc_entries)
+            manifest = new_manifest(settings, embedder, len(chunks), doc_entries)
             large = uses_graph(len(chunks))  # small indexes are written in a second or two: no bars
             with tqdm(total=len(chunks), unit="chunk", desc="building search graph", disable=quiet or not large,
                       file=sys.stderr) as bar, \
@@ -202,7 +203,13 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
     return summary
 
 
-def _new_manifest(settings: Settings, embedder: Embedder, n_chunks: int, doc_entries: dict[str, dict]) -> Manifest:
+def doc_entry(doc: Document, chunks: list[Chunk]) -> dict:
+    """The manifest's entry for a document."""
+    return {"hash": doc.content_hash, "path": doc.path, "title": doc.title, "date": doc.date, "url": doc.url,
+            "author": doc.author, "lang": doc.lang, "fields": doc.fields, "chunk_ids": [c.id for c in chunks]}
+
+
+def new_manifest(settings: Settings, embedder: Embedder, n_chunks: int, doc_entries: dict[str, dict]) -> Manifest:
     spec = SPECS.get(embedder.model_id)
     return Manifest(
         format_version=FORMAT_VERSION, embed_model=embedder.model_id,
@@ -213,31 +220,7 @@ def _new_manifest(settings: Settings, embedder: Embedder, n_chunks: int, doc_ent
         embed_backend=embedder.backend)
 
 
-def _write_milvus(settings: Settings, embedder: Embedder, prev, chunks: list[Chunk | None],
-                  to_embed: list[tuple[int, str]], titles: dict[str, str], doc_entries: dict[str, dict],
-                  summary: IndexSummary, quiet: bool, t_chunk: float) -> None:
-    """Embed only the new chunks and their sentences, then upsert the changed documents into Milvus
-    (unchanged documents are not touched; see milvus_store.py for crash consistency)."""
-    from .milvus_write import write_milvus
-
-    new = [chunks[i] for i, _ in to_embed]
-    sentences = _sentences(new, [None] * len(new), None, embedder.dim)
-    vectors = np.zeros((len(new), embedder.dim), dtype=np.float32)
-    t_embed = time.perf_counter()
-    summary.stages["chunk"] = t_embed - t_chunk
-    if new:
-        _embed_new(embedder, settings.sentence_vectors, new, [(i, c.text) for i, c in enumerate(new)], titles,
-                   sentences, list(range(len(sentences.spans))), vectors, quiet)
-    t_write = time.perf_counter()
-    summary.stages["embed"] = t_write - t_embed
-    summary.chunks_embedded, summary.chunks_total = len(new), len(chunks)
-    if summary.docs_added or summary.docs_changed or summary.docs_removed or prev is None:
-        manifest = _new_manifest(settings, embedder, len(chunks), doc_entries)
-        write_milvus(settings, manifest, prev, new, vectors, sentences)
-        summary.stages["write"] = time.perf_counter() - t_write
-
-
-def _embed_new(embedder: Embedder, how: str, chunks: list[Chunk], to_embed: list[tuple[int, str]],
+def embed_new(embedder: Embedder, how: str, chunks: list[Chunk], to_embed: list[tuple[int, str]],
                titles: dict[str, str], sentences: Sentences, sent_todo: list[int], vectors: np.ndarray,
                quiet: bool) -> None:
     """Embed the new chunks into `vectors` and their sentences into `sentences.vectors`."""
@@ -269,7 +252,7 @@ def _embed_new(embedder: Embedder, how: str, chunks: list[Chunk], to_embed: list
         vectors[i] = vec
 
 
-def _sentences(chunks: list[Chunk], rows: list[int | None], prev, dim: int) -> Sentences:
+def new_sentences(chunks: list[Chunk], rows: list[int | None], prev, dim: int) -> Sentences:
     """Sentence spans for every chunk; vectors copied from the previous index for reused chunks
     (rows still to embed are left zero)."""
     spans: list[tuple[int, int, int]] = []

@@ -8,8 +8,8 @@ path as `milvus_uri` runs Milvus Lite in-process; `http(s)://host:19530` uses a 
     <prefix>_<set>_docs       one row per document version: the manifest entry
 
 Crash consistency (milvus_write.py): every row carries the generation `gen` that wrote it. A build inserts the rows of
-new and changed documents with generation G+1 and the `retired` records of the versions they replace,
-flushes, and only then inserts the `current:G+1` record (one insert: the commit point). Readers see
+new and changed documents with generation G+1, a batch at a time (milvus_build.py), and the `retired` records
+of the versions they replace, flushes, and only then inserts the `current:G+1` record (one insert: the commit point). Readers see
 rows with `gen <= live` whose document version is not retired at or before `live`, so a build killed
 at any moment leaves generation G served unchanged; the next build deletes its leftovers (`gen > live`).
 Rows retired by earlier builds are deleted once no reader of the previous generation can need them.
@@ -20,6 +20,7 @@ to it with the same commit record; the set before it is kept for readers still h
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +95,7 @@ def _state(client, prefix: str) -> _State | None:
     if not client.has_collection(meta):
         return None
     client.load_collection(meta)
-    rows = client.query(meta, filter='key like "current:%"', output_fields=["key", "value"], limit=16_384)
+    rows = list(_query_all(client, meta, 'key like "current:%"', ["key", "value"]))
     if not rows:
         return None
     v = json.loads(max(rows, key=lambda r: r["key"])["value"])
@@ -239,8 +240,8 @@ class MilvusIndex:
         return rows[first][:n], scores[first][:n]
 
 
-def load_milvus_index(settings: Settings, expect_model: str | None = None) -> MilvusIndex:
-    """The live generation; IndexError_ with the fix when there is none or it was built differently."""
+def _live(settings: Settings, expect_model: str | None = None) -> tuple[Any, _State, tuple[str, str, str], str]:
+    """Client, state, collection names and visibility filter of the live generation."""
     client, prefix = _client(settings), settings.milvus_collection
     st = _state(client, prefix)
     if st is None:
@@ -252,15 +253,25 @@ def load_milvus_index(settings: Settings, expect_model: str | None = None) -> Mi
     names = _names(prefix, st.set)
     for name in names:
         client.load_collection(name)
-    retired = [r["key"].split(":", 2)[2] for r in client.query(
-        f"{prefix}_meta", filter=f'key like {_q(f"retired:{st.set}:%")}', output_fields=["key", "value"],
-        limit=16_384) if json.loads(r["value"])["at"] <= st.live]
-    visible = _visible(st.live, retired)
+    retired = [r["key"].split(":", 2)[2] for r in _query_all(
+        client, f"{prefix}_meta", f'key like {_q(f"retired:{st.set}:%")}', ["key", "value"])
+        if json.loads(r["value"])["at"] <= st.live]
+    return client, st, names, _visible(st.live, retired)
+
+
+def load_milvus_index(settings: Settings, expect_model: str | None = None, chunks: bool = True) -> MilvusIndex:
+    """The live generation; IndexError_ with the fix when there is none or it was built differently.
+    With `chunks` False only its catalog is read (header, document entries without `chunk_ids`, no chunk
+    rows): what a build needs, in memory per document rather than per chunk."""
+    client, st, names, visible = _live(settings, expect_model)
     entries: dict[str, dict] = {}
     doc_gens: dict[str, str] = {}
     for r in _query_all(client, names[2], visible, ["doc_id", "doc_gen", "entry"]):
         entries[r["doc_id"]] = json.loads(r["entry"])
         doc_gens[r["doc_id"]] = r["doc_gen"]
+    if not chunks:
+        manifest = Manifest.from_json({**st.header, "docs": entries, "n_chunks": 0})
+        return MilvusIndex(client, names, visible, manifest, [], doc_gens)
     seqs: dict[str, list[tuple[int, str]]] = {d: [] for d in entries}
     for r in _query_all(client, names[0], visible, ["chunk_id", "doc_id", "seq"]):
         seqs.setdefault(r["doc_id"], []).append((int(r["seq"]), r["chunk_id"]))
@@ -272,12 +283,31 @@ def load_milvus_index(settings: Settings, expect_model: str | None = None) -> Mi
     return MilvusIndex(client, names, visible, manifest, chunk_ids, doc_gens)
 
 
-def _query_all(client, coll: str, expr: str, fields: list[str], page: int = 16_384) -> Iterator[dict]:
-    """Every matching row, a page at a time (Milvus Lite has no query_iterator timestamps)."""
-    offset = 0
-    while True:
-        batch = client.query(coll, filter=expr, output_fields=fields, limit=page, offset=offset)
-        yield from batch
-        if len(batch) < page:
-            return
-        offset += page
+def count_live_chunks(settings: Settings) -> int:
+    """Chunks in the live generation, counted by Milvus."""
+    client, _, names, visible = _live(settings)
+    got = client.query(names[0], filter=visible, output_fields=["count(*)"], consistency_level="Strong")
+    return int(got[0]["count(*)"])  # Strong: the rows a build has just committed are counted too
+
+
+def _query_all(client, coll: str, expr: str, fields: list[str], page: int = 4096) -> Iterator[dict]:
+    """Every matching row, a page at a time, with Milvus's query iterator: it pages by primary key
+    (`pk > last`, rows in key order) at one snapshot timestamp, so it has no offset cap (a server
+    refuses offset + limit above 16,384) and a build committing meanwhile does not shift the pages."""
+    it = client.query_iterator(coll, batch_size=page, filter=expr, output_fields=fields)
+    try:
+        while batch := it.next():
+            yield from batch
+    finally:
+        it.close()
+
+
+class _NoLiteTimestamp(logging.Filter):
+    """Milvus Lite returns no snapshot timestamp to the query iterator, which then warns and uses the
+    client's clock; one process owns a Lite file, so that clock is as good."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "mvccTs" not in record.getMessage()
+
+
+logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_NoLiteTimestamp())

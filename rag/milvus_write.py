@@ -1,19 +1,22 @@
 """Writing a Milvus store (see milvus_store.py for the layout): create a set of collections, insert
-the rows of added and changed documents under the next generation, then commit it with one record."""
+the rows of added and changed documents under the next generation a batch at a time, then commit it
+with one record. Vectors are FLOAT_VECTOR: Milvus Lite (3.2) refuses FLOAT16_VECTOR fields."""
 
 from __future__ import annotations
 
 import json
 import re
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .milvus_store import MilvusIndex, _client, _names, _q, _State, _state
+from .milvus_store import MilvusIndex, _client, _names, _q, _query_all, _State, _state
 from .records import Chunk
 from .settings import Settings
-from .store import Manifest, Sentences
+from .store import Sentences
 from .text import search_tokens
 
 MAX_TEXT = 65_535  # Milvus VARCHAR limit (bytes)
@@ -83,8 +86,7 @@ def _tidy(client, prefix: str, st: _State) -> None:
     for name in names:
         client.load_collection(name)
         client.delete(name, filter=f"gen > {st.live}")
-    records = client.query(meta, filter=f'key like {_q(f"retired:{st.set}:%")}', output_fields=["key", "value"],
-                           limit=16_384)
+    records = list(_query_all(client, meta, f'key like {_q(f"retired:{st.set}:%")}', ["key", "value"]))
     stale = [r for r in records if json.loads(r["value"])["at"] > st.live]
     old = [r for r in records if json.loads(r["value"])["at"] < st.live]
     if old:
@@ -93,8 +95,7 @@ def _tidy(client, prefix: str, st: _State) -> None:
             client.delete(name, filter=f"doc_gen in {json.dumps(gens, ensure_ascii=False)}")
     if stale or old:
         client.delete(meta, ids=[r["key"] for r in stale + old])
-    currents = sorted(r["key"] for r in client.query(meta, filter='key like "current:%"', output_fields=["key"],
-                                                    limit=16_384))
+    currents = sorted(r["key"] for r in _query_all(client, meta, 'key like "current:%"', ["key"]))
     if len(currents) > 2:
         client.delete(meta, ids=currents[:-2])
     _drop_sets(client, prefix, keep={st.set, st.previous_set})
@@ -107,55 +108,93 @@ def _drop_sets(client, prefix: str, keep: set[str]) -> None:
             client.drop_collection(name)
 
 
-def write_milvus(settings: Settings, manifest: Manifest, prev: MilvusIndex | None, new: list[Chunk],
-                 vectors: np.ndarray, sentences: Sentences) -> None:
-    """Commit a generation: `new` chunks (with their vectors and sentences) are the chunks of the
-    documents added or changed since `prev`; with `prev` None everything is written to a new set."""
-    client, prefix = _client(settings), settings.milvus_collection
-    meta = _ensure_meta(client, prefix)
-    st = _state(client, prefix)
-    if st is not None:
-        _tidy(client, prefix, st)
-    gen = (st.live if st else 0) + 1
-    if prev is None or st is None:
-        set_ = f"s{gen}"
-        for name in _names(prefix, set_):  # left by a killed full rebuild
-            if client.has_collection(name):
-                client.drop_collection(name)
-        _create_set(client, prefix, set_, manifest.dim)
-        old_docs: dict[str, dict] = {}
-    else:
-        set_, old_docs = st.set, prev.manifest.docs
-    chunks_c, sentences_c, docs_c = _names(prefix, set_)
-    for name in (chunks_c, sentences_c, docs_c):
-        client.load_collection(name)
-    written = [d for d, e in manifest.docs.items() if old_docs.get(d) != e]
-    retired = [prev.doc_gens[d] for d in old_docs if d in prev.doc_gens and (d in written or d not in manifest.docs)]
-    doc_gen = {d: f"{d}@{gen}" for d in written}
-    seq = {cid: i for d in written for i, cid in enumerate(manifest.docs[d]["chunk_ids"])}
-    _insert(client, docs_c, [{"doc_id": d, "doc_gen": doc_gen[d], "gen": gen, "v": [0.0, 0.0],
-                              "entry": json.dumps({k: v for k, v in manifest.docs[d].items() if k != "chunk_ids"},
-                                                  ensure_ascii=False)} for d in written])
-    _insert(client, chunks_c, [
-        {"chunk_id": c.id, "doc_id": c.doc_id, "doc_gen": doc_gen[c.doc_id], "gen": gen, "seq": seq[c.id],
-         "start": c.start, "end": c.end, "lang": c.lang, "text": _fit(c.text),
-         "keywords": _fit(" ".join(search_tokens(c.text))), "vector": vectors[i].tolist()}
-        for i, c in enumerate(new)])
-    q, scales = sentences.quantized()  # the values the FAISS store keeps (int8 with a scale per row)
-    floats = q.astype(np.float32) * scales[:, None]
-    _insert(client, sentences_c, [
-        {"chunk_id": new[r].id, "doc_id": new[r].doc_id, "doc_gen": doc_gen[new[r].doc_id], "gen": gen,
-         "seq": j, "start": int(a), "end": int(b), "vector": floats[j].tolist()}
-        for j, (r, a, b) in enumerate(sentences.spans.tolist())])
-    _insert(client, meta, [{"key": f"retired:{set_}:{g}", "value": json.dumps({"at": gen}), "v": [0.0, 0.0]}
-                           for g in retired])
-    for name in (chunks_c, sentences_c, docs_c, meta):
-        client.flush(name)
-    header = {k: v for k, v in vars(manifest).items() if k not in ("docs", "n_chunks")}
-    header.update(faiss_type="milvus", created=time.time())
-    previous = st.set if st and st.set != set_ else (st.previous_set if st else "")
-    _commit(client, meta, gen, {"set": set_, "live": gen, "header": header, "previous_set": previous})
-    _drop_sets(client, prefix, keep={set_, previous})  # after a full rebuild: sets no reader can hold
+@dataclass(frozen=True)
+class Batch:
+    """Rows written together: the documents that start here (id -> manifest entry, chunk ids included)
+    and up to `index_batch` chunks with their place in their document, vectors and sentences (whose
+    spans index `chunks`). A document longer than a batch continues in the next ones."""
+
+    docs: dict[str, dict]
+    chunks: list[Chunk]
+    seqs: list[int]
+    vectors: np.ndarray  # (len(chunks), dim) float32
+    sentences: Sentences
+
+
+class MilvusWriter:
+    """One generation being written. Opening it tidies what a killed build left and picks the set of
+    collections (a new one when `prev` is None); `add` inserts batches; nothing is visible to readers
+    until `commit` writes the generation's single record.
+
+    >>> w = MilvusWriter(settings, dim=768, prev=index)  # doctest: +SKIP
+    >>> w.add(batch); w.remove(["old_doc"]); w.commit(header)  # doctest: +SKIP
+    """
+
+    def __init__(self, settings: Settings, dim: int, prev: MilvusIndex | None):
+        self.client, self.prefix = _client(settings), settings.milvus_collection
+        self.meta = _ensure_meta(self.client, self.prefix)
+        self.st = st = _state(self.client, self.prefix)
+        if st is not None:
+            _tidy(self.client, self.prefix, st)
+        self.gen = (st.live if st else 0) + 1
+        if prev is None or st is None:
+            self.set = f"s{self.gen}"
+            for name in _names(self.prefix, self.set):  # left by a killed full rebuild
+                if self.client.has_collection(name):
+                    self.client.drop_collection(name)
+            _create_set(self.client, self.prefix, self.set, dim)
+            self.old_gens: dict[str, str] = {}
+        else:
+            self.set, self.old_gens = st.set, prev.doc_gens
+        self.names = _names(self.prefix, self.set)
+        for name in self.names:
+            self.client.load_collection(name)
+
+    def _doc_gen(self, doc_id: str) -> str:
+        return f"{doc_id}@{self.gen}"
+
+    def add(self, batch: Batch) -> None:
+        """Insert a batch under this generation; the previous versions of its documents are retired
+        (at this generation: readers of the live one still see them)."""
+        chunks_c, sentences_c, docs_c = self.names
+        self._retire(batch.docs)
+        _insert(self.client, docs_c, [
+            {"doc_id": d, "doc_gen": self._doc_gen(d), "gen": self.gen, "v": [0.0, 0.0],
+             "entry": json.dumps({k: v for k, v in e.items() if k != "chunk_ids"}, ensure_ascii=False)}
+            for d, e in batch.docs.items()])
+        _insert(self.client, chunks_c, [
+            {"chunk_id": c.id, "doc_id": c.doc_id, "doc_gen": self._doc_gen(c.doc_id), "gen": self.gen, "seq": s,
+             "start": c.start, "end": c.end, "lang": c.lang, "text": _fit(c.text),
+             "keywords": _fit(" ".join(search_tokens(c.text))), "vector": batch.vectors[i].tolist()}
+            for i, (c, s) in enumerate(zip(batch.chunks, batch.seqs, strict=True))])
+        q, scales = batch.sentences.quantized()  # the values the FAISS store keeps (int8 with a scale per row)
+        floats = q.astype(np.float32) * scales[:, None]
+        new = batch.chunks
+        _insert(self.client, sentences_c, [
+            {"chunk_id": new[r].id, "doc_id": new[r].doc_id, "doc_gen": self._doc_gen(new[r].doc_id),
+             "gen": self.gen, "seq": j, "start": int(a), "end": int(b), "vector": floats[j].tolist()}
+            for j, (r, a, b) in enumerate(batch.sentences.spans.tolist())])
+
+    def remove(self, doc_ids: Iterable[str]) -> None:
+        """Documents no longer in the corpus: retired at this generation."""
+        self._retire(doc_ids)
+
+    def _retire(self, doc_ids: Iterable[str]) -> None:
+        gens = [self.old_gens[d] for d in doc_ids if d in self.old_gens]
+        _insert(self.client, self.meta, [{"key": f"retired:{self.set}:{g}", "value": json.dumps({"at": self.gen}),
+                                          "v": [0.0, 0.0]} for g in gens])
+
+    def commit(self, header: dict[str, Any]) -> None:
+        """Flush every row, then write the commit record (the manifest header: no documents)."""
+        for name in (*self.names, self.meta):
+            self.client.flush(name)
+        st = self.st
+        previous = st.set if st and st.set != self.set else (st.previous_set if st else "")
+        _commit(self.client, self.meta, self.gen, {"set": self.set, "live": self.gen,
+                                                   "header": {**header, "faiss_type": "milvus",
+                                                              "created": time.time()},
+                                                   "previous_set": previous})
+        _drop_sets(self.client, self.prefix, keep={self.set, previous})  # after a full rebuild: sets no reader holds
 
 
 def _commit(client, meta: str, gen: int, record: dict[str, Any]) -> None:

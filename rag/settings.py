@@ -30,6 +30,8 @@ class Settings:
     # empty: <index_dir>/milvus.db
     milvus_token: str = ""  # "user:password" or an API key for a Milvus server
     milvus_collection: str = "rag"  # prefix of the collections (several corpora can share one server)
+    index_batch: int = 1024  # chunks embedded and inserted at a time by a Milvus build: what it holds in memory
+    # (1024 chunks of 768 dims with their ~6 sentences each: about 20 MB of float32 vectors), whatever the corpus
     embed_model: str = "embeddinggemma-300m"  # a pinned model name, a local directory, or "hash" (test fake)
     embed_backend: str = "local"  # local (the model in this process) | openai (an OpenAI-compatible /v1/embeddings
     # server serving that model: vLLM, Text Embeddings Inference, Infinity; prompts, tokenizer and the agreement
@@ -113,6 +115,8 @@ class Settings:
         if self.embed_backend != "local" and self.sentence_vectors == "late":
             raise SettingsError("sentence_vectors = late needs embed_backend = local (an embeddings server returns no "
                                 "token states to pool): set sentence_vectors = separate")
+        if self.index_batch < 1:
+            raise SettingsError("index_batch must be at least 1")
         if self.embed_batch < 1 or self.embed_timeout <= 0:
             raise SettingsError("embed_batch and embed_timeout must be positive")
         if not 0 < self.embed_check_min <= 1:

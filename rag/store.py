@@ -98,12 +98,13 @@ class Index(Protocol):
     def doc_info(self, doc_id: str) -> DocInfo: ...
 
 
-def open_index(settings: Settings, expect_model: str | None = None) -> Index:
-    """The live index of the store the settings name (`store = "faiss"` or `"milvus"`)."""
+def open_index(settings: Settings, expect_model: str | None = None, chunks: bool = True) -> Index:
+    """The live index of the store the settings name (`store = "faiss"` or `"milvus"`); `chunks` False
+    reads only the Milvus store's catalog (see load_milvus_index)."""
     if settings.store == "milvus":
         from .milvus_store import load_milvus_index
 
-        return load_milvus_index(settings, expect_model)
+        return load_milvus_index(settings, expect_model, chunks)
     return load_index(settings.index_path, expect_model)
 
 

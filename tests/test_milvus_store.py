@@ -87,7 +87,9 @@ def test_keyword_leg_matches_chinese_and_english_words(milvus_settings):
         assert len(rows) and all(word.lower() in mi.chunks[int(r)].text.lower() for r in rows[:3]), word
 
 
-def test_incremental_update_and_delete(milvus_settings, corpus):
+@pytest.mark.parametrize("batch", [1024, 2])
+def test_incremental_update_and_delete(milvus_settings, corpus, batch):
+    milvus_settings = milvus_settings.replace(index_batch=batch)
     emb = HashEmbedder(256)
     first = build_index(milvus_settings, emb, quiet=True)
     assert (first.docs_added, first.chunks_embedded) == (5, first.chunks_total)
@@ -122,6 +124,94 @@ def test_incremental_update_and_delete(milvus_settings, corpus):
     assert len(stored) == len(ix.chunks) + n_removed
 
 
+def _many_small_documents(corpus: Path) -> int:
+    """The seed corpus plus one file per paragraph of it (distinct texts): returns the number of files."""
+    paras = [p.strip() for f in sorted(corpus.glob("*.txt")) for p in f.read_text(encoding="utf-8").split("\n\n")]
+    paras = list(dict.fromkeys(p for p in paras if len(p) > 40))[:40]
+    for i, p in enumerate(paras):
+        (corpus / f"para_{i:03d}.txt").write_text(p, encoding="utf-8")
+    return len(list(corpus.iterdir()))
+
+
+def test_build_in_small_batches_is_the_same_index(milvus_settings, corpus, monkeypatch, capsys):
+    """A build a few chunks at a time holds no more than that many chunks (and their vectors) at once,
+    shows its progress, and gives the same index as a build in one batch."""
+    n_files = _many_small_documents(corpus)
+    emb = HashEmbedder(256)
+    one = milvus_settings.replace(milvus_collection="one")
+    whole = build_index(one, emb, quiet=True)
+    batches: list[tuple[int, int]] = []  # (chunks, sentences) of each batch written
+    add = milvus_write.MilvusWriter.add
+
+    def counting_add(self, batch):
+        batches.append((len(batch.chunks), len(batch.sentences.spans)))
+        assert len(batch.vectors) == len(batch.chunks)
+        return add(self, batch)
+
+    embedded: list[int] = []  # texts per call to the embedder
+    embed = HashEmbedder.embed
+
+    def counting_embed(self, texts, *args, **kwargs):
+        embedded.append(len(texts))
+        return embed(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(milvus_write.MilvusWriter, "add", counting_add)
+    monkeypatch.setattr(HashEmbedder, "embed", counting_embed)
+    small = milvus_settings.replace(milvus_collection="small", index_batch=3)
+    capsys.readouterr()
+    summary = build_index(small, emb, quiet=False)
+    err = capsys.readouterr().err
+    assert "indexing" in err and f"{n_files}/{n_files}" in err  # one bar over the corpus's files, with an ETA
+    assert summary.to_json() | {"seconds": 0, "chunks_per_second": 0, "stages": {}} == \
+        whole.to_json() | {"seconds": 0, "chunks_per_second": 0, "stages": {}}
+    assert summary.files_seen == summary.docs_added + summary.docs_skipped == n_files
+    assert len(batches) >= summary.chunks_total // 3 and max(c for c, _ in batches) == 3
+    assert sum(c for c, _ in batches) == summary.chunks_embedded == summary.chunks_total
+    most_sentences = max(s for _, s in batches)
+    assert max(embedded) <= most_sentences < summary.chunks_total  # chunk and sentence texts: one batch's
+
+    a, b = open_index(one), open_index(small)
+    assert a.chunk_ids == b.chunk_ids and list(a.chunks) == list(b.chunks) and a.manifest.docs == b.manifest.docs
+    rows = list(range(len(a.chunk_ids)))
+    assert np.array_equal(a.chunk_vectors(rows), b.chunk_vectors(rows))
+    for r in rows:
+        (sa, va), (sb, vb) = a.chunk_sentences(r), b.chunk_sentences(r)
+        assert np.array_equal(sa, sb) and np.array_equal(va, vb)
+    for q in QUERIES:
+        assert _top(a, one, q) == _top(b, small, q)
+
+    read: list[str] = []  # collections read row by row
+    real = milvus_store._query_all
+    monkeypatch.setattr(milvus_store, "_query_all", lambda client, coll, *a, **k: read.append(coll) or
+                        real(client, coll, *a, **k))
+    (corpus / "robots.txt").write_text("A new paragraph about robots in Shenzhen.", encoding="utf-8")
+    again = build_index(small, emb, quiet=True)
+    assert "small_s1_docs" in read and not any(c.endswith("_chunks") for c in read)  # a build reads no chunk rows
+    assert (again.docs_added, again.chunks_embedded) == (1, 1)
+    assert again.chunks_total == summary.chunks_total + 1 == open_index(small).manifest.n_chunks
+
+
+def test_reads_page_past_the_server_offset_cap(milvus_settings, monkeypatch):
+    """Rows are read in pages by primary key (query_iterator), never with an offset: a Milvus server
+    refuses offset + limit above 16,384."""
+    build_index(milvus_settings, HashEmbedder(256), quiet=True)
+    ix = open_index(milvus_settings)
+    every = ix.client.query(ix.names[1], filter="gen >= 0", output_fields=["chunk_id", "seq"], limit=16_384)
+    paged = list(milvus_store._query_all(ix.client, ix.names[1], "gen >= 0", ["chunk_id", "seq"], page=7))
+    assert len(every) > 7 * 10 and sorted(map(str, paged)) == sorted(map(str, every))
+    query = ix.client.query
+
+    def capped(*args, **kwargs):
+        assert not kwargs.get("offset") and kwargs.get("limit", 0) <= 16_384, "offset paging"
+        return query(*args, **kwargs)
+
+    monkeypatch.setattr(ix.client, "query", capped)
+    real = milvus_store._query_all
+    monkeypatch.setattr(milvus_store, "_query_all", lambda *a, page=4096: real(*a, page=5))
+    again = open_index(milvus_settings)
+    assert again.chunk_ids == ix.chunk_ids and again.manifest.docs == ix.manifest.docs
+
+
 def _snapshot(settings):
     ix = open_index(settings)
     return [c.id for c in ix.chunks], {q: _top(ix, settings, q) for q in QUERIES}
@@ -133,9 +223,11 @@ def _edit(corpus: Path) -> None:
     (corpus / f"{REMOVED}.txt").unlink()
 
 
-def test_build_killed_before_commit_leaves_old_generation(milvus_settings, corpus, monkeypatch):
-    """Rows of the new generation are written and flushed, then the build dies before its commit
-    record: readers still get the previous generation, and the next build finishes the job."""
+@pytest.mark.parametrize("batch", [1024, 2])
+def test_build_killed_before_commit_leaves_old_generation(milvus_settings, corpus, monkeypatch, batch):
+    """Rows of the new generation are written and flushed (in many batches too), then the build dies
+    before its commit record: readers still get the previous generation, and the next build finishes the job."""
+    milvus_settings = milvus_settings.replace(index_batch=batch)
     emb = HashEmbedder(256)
     build_index(milvus_settings, emb, quiet=True)
     before = _snapshot(milvus_settings)
