@@ -1,6 +1,6 @@
 """Retrieval latency and quality at scale: our index and Retriever vs raw FAISS / bm25s, same data.
 
-    python bench/bench_retrieval.py [--sizes 10000 100000 1000000] [--queries 200] [--dim 768]
+    python bench/bench_retrieval.py [--sizes 10000 100000 1000000] [--queries 200] [--dim 768] [--store faiss milvus]
 
 Vectors have a low intrinsic dimension, like real sentence embeddings (`--latent 64`: a random 768 x 64
 map of Gaussian points plus isotropic noise); `--latent 0` gives uniform random vectors, the worst case
@@ -8,6 +8,10 @@ for HNSW (every non-target neighbour is almost equally far). Queries are planted
 chunk; texts are synthetic bilingual text with a Zipfian vocabulary (see SynthText). Each chunk has four sentence vectors
 while the sentence leg is active (up to SENTENCE_SEARCH_MAX sentences). Query embedding is excluded:
 the model's cost is reported by bench_generate/bench_index. Prints a table, then `RESULT {json}`.
+
+`--store milvus` also writes the same chunks, vectors and sentences into a Milvus Lite file (through
+the product's MilvusWriter, in `index_batch` batches) and measures the same searches through the same
+Retriever, against the same exact ground truth: one row per store and size.
 """
 
 from __future__ import annotations
@@ -141,23 +145,95 @@ def synth_sentences(rng, vecs: np.ndarray) -> Sentences:
     return Sentences(spans, svecs)
 
 
-def run(n: int, n_queries: int, dim: int, latent: int, efs: list[int], seed: int = 0) -> dict:
-    import faiss
-
+def synth_corpus(n: int, n_queries: int, dim: int, latent: int, seed: int = 0):
+    """The same synthetic corpus for every store: vectors, planted queries, texts, sentences."""
     rng = np.random.default_rng(seed)
     vecs, queries, targets = synth_vectors(rng, n, n_queries, dim, latent)
     texts = SynthText(np.random.default_rng(seed + 1)).texts(n)
     qtexts = [texts[t][:30] for t in targets]
     sentences = synth_sentences(rng, vecs)
-    out: dict = {"chunks": n, "sentences": len(sentences.spans),
+    return vecs, queries, targets, texts, qtexts, sentences
+
+
+def exact_truth(vecs: np.ndarray, queries: np.ndarray) -> tuple[list, list[float]]:
+    import faiss
+
+    exact = faiss.IndexFlatIP(vecs.shape[1])
+    exact.add(vecs)
+    return timed(lambda q: exact.search(q[None, :], 10)[1][0], queries)
+
+
+def run_milvus(n: int, n_queries: int, dim: int, latent: int, batch: int = 10_000, seed: int = 0) -> dict:
+    """The same corpus in a Milvus Lite store: build, disk, load, dense/keyword/fused search, recall@10."""
+    from rag.milvus_store import close_clients, load_milvus_index
+    from rag.milvus_write import Batch, MilvusWriter
+
+    vecs, queries, targets, texts, qtexts, sentences = synth_corpus(n, n_queries, dim, latent, seed)
+    truth, lat = exact_truth(vecs, queries)
+    out: dict = {"store": "milvus", "chunks": n, "sentences": len(sentences.spans), "raw_exact_p50_ms": ms(lat, 50)}
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(env={}, overrides={"store": "milvus", "index_dir": tmp,
+                                                     "milvus_uri": str(Path(tmp) / "milvus.db")})
+        t0 = time.perf_counter()
+        writer = MilvusWriter(settings, dim, None)
+        spans = sentences.spans
+        for a in range(0, n, batch):
+            b = min(n, a + batch)
+            chunks = [Chunk(f"d{i}#{i}", f"d{i}", texts[i], 0, len(texts[i]), "zh") for i in range(a, b)]
+            rows = slice(a * SENTS_PER_CHUNK, b * SENTS_PER_CHUNK)
+            local = spans[rows].copy()
+            local[:, 0] -= a  # sentence spans point at the batch's chunks
+            docs = {c.doc_id: {"hash": "", "path": f"{i:09d}", "title": "", "chunk_ids": [c.id]}
+                    for i, c in zip(range(a, b), chunks, strict=True)}
+            writer.add(Batch(docs, chunks, [0] * len(chunks), vecs[a:b], Sentences(local, sentences.vectors[rows])))
+        header = {"format_version": FORMAT_VERSION, "embed_model": "synthetic", "embed_files": {}, "dim": dim,
+                  "dtype": "float32", "chunk_tokens": 200, "chunk_overlap": 40, "faiss_type": "milvus",
+                  "created": time.time(), "chunker": "bench"}
+        writer.commit(header)
+        out["index_build_write_s"] = time.perf_counter() - t0
+        del texts, sentences, vecs
+        close_clients()
+        disk = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
+        out["disk_mb_per_1M"] = disk / n * 1e6 / 1e6
+        before = rss_mb()
+        t0 = time.perf_counter()
+        ix = load_milvus_index(settings)
+        out["index_load_s"] = time.perf_counter() - t0
+        out["load_rss_mb_per_1M"] = (rss_mb() - before) / n * 1e6
+        out["dense_type"] = "Milvus Lite AUTOINDEX"
+        found, lat = timed(lambda q: [ix.chunk_ids[r] for r in ix.search_dense(q, 10)[0]], queries)
+        found = [[int(c.split("#")[1]) for c in f] for f in found]
+        out.update({"dense_p50_ms": ms(lat, 50), "dense_p99_ms": ms(lat, 99),
+                    "recall@10": sum(len(set(f) & set(t)) for f, t in zip(found, truth, strict=True)) / (10 * n_queries)})
+        _, lat = timed(lambda q: ix.search_keyword(q, 30), qtexts)
+        out.update({"keyword_p50_ms": ms(lat, 50), "keyword_p99_ms": ms(lat, 99)})
+        _, lat = timed(lambda q: ix.search_sentences(q, 30), queries)
+        out["sentence_p50_ms"] = ms(lat, 50)
+        emb = FixedEmbedder(dim)
+        retr = Retriever(ix, emb, settings)
+
+        def fused(i: int):
+            emb.next = queries[i]
+            return retr.search(qtexts[i])
+
+        got, _ = timed(fused, range(n_queries))
+        lat = [g.search_seconds for g in got]
+        out.update({"fused_p50_ms": ms(lat, 50), "fused_p99_ms": ms(lat, 99)})
+        out["fused_top1_is_target"] = float(np.mean([g.hits[0].chunk.doc_id == f"d{t}"
+                                                     for g, t in zip(got, targets, strict=True)]))
+        out["rss_mb_per_1M_after_queries"] = (rss_mb() - before) / n * 1e6
+        close_clients()
+    return out
+
+
+def run(n: int, n_queries: int, dim: int, latent: int, efs: list[int], seed: int = 0) -> dict:
+    vecs, queries, targets, texts, qtexts, sentences = synth_corpus(n, n_queries, dim, latent, seed)
+    out: dict = {"store": "faiss", "chunks": n, "sentences": len(sentences.spans),
                  "sentence_leg": "exact" if len(sentences.spans) <= SENTENCE_SEARCH_MAX else "re-score"}
 
     # raw libraries: exact FAISS (also the ground truth) and bm25s on pre-tokenized queries
-    exact = faiss.IndexFlatIP(dim)
-    exact.add(vecs)
-    truth, lat = timed(lambda q: exact.search(q[None, :], 10)[1][0], queries)
+    truth, lat = exact_truth(vecs, queries)
     out["raw_exact_p50_ms"] = ms(lat, 50)
-    exact.reset()  # free its copy of the vectors
 
     with tempfile.TemporaryDirectory() as tmp:
         chunks = [Chunk(f"d{i}#{i}", f"d{i}", t, 0, len(t), "zh") for i, t in enumerate(texts)]
@@ -224,18 +300,22 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=768, help="768 = EmbeddingGemma's dimension")
     ap.add_argument("--latent", type=int, default=64, help="intrinsic dimension; 0 = uniform random vectors")
     ap.add_argument("--ef", type=int, nargs="*", default=[32, 64, 96, 128, 192, 256], help="HNSW efSearch sweep")
+    ap.add_argument("--store", nargs="+", default=["faiss"], choices=["faiss", "milvus"],
+                    help="stores to measure on the same data (milvus: Milvus Lite, needs the milvus extra)")
     args = ap.parse_args()
     rows = []
     for n in args.sizes:
-        t0 = time.perf_counter()
-        rows.append(run(n, args.queries, args.dim, args.latent, args.ef))
-        print(f"{n} chunks done in {time.perf_counter() - t0:.0f} s: {rows[-1]}", file=sys.stderr, flush=True)
-    cols = ["chunks", "sentences", "sentence_leg", "dense_type", "raw_exact_p50_ms", "dense_p50_ms", "dense_p99_ms", "recall@10",
+        for store in args.store:
+            t0 = time.perf_counter()
+            rows.append(run(n, args.queries, args.dim, args.latent, args.ef) if store == "faiss"
+                        else run_milvus(n, args.queries, args.dim, args.latent))
+            print(f"{store} {n} chunks done in {time.perf_counter() - t0:.0f} s: {rows[-1]}", file=sys.stderr, flush=True)
+    cols = ["store", "chunks", "sentences", "sentence_leg", "dense_type", "raw_exact_p50_ms", "dense_p50_ms", "dense_p99_ms", "recall@10",
             "raw_bm25_p50_ms", "keyword_p50_ms", "keyword_p99_ms", "sentence_p50_ms", "fused_p50_ms", "fused_p99_ms",
             "fused_top1_is_target", "index_build_write_s", "index_load_s", "disk_mb_per_1M", "load_rss_mb_per_1M",
             "rss_mb_per_1M_after_queries"]
     print_table([{c: r.get(c, "-") for c in cols} for r in rows], cols)
-    sweep = [c for c in rows[-1] if c.startswith("ef")]
+    sweep = sorted({c for r in rows for c in r if c.startswith("ef") and c != "efSearch"}, key=lambda c: int(c[2:]))
     if sweep:
         print("\nHNSW efSearch sweep (recall@10 @ p50 latency):")
         print_table([{c: r.get(c, "-") for c in ["chunks", *sweep]} for r in rows], ["chunks", *sweep])

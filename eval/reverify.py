@@ -28,7 +28,6 @@ from rag.pipeline import open_pipeline  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 
 TYPE_CHECK = True  # --no-type-check: the current checker without the answer-type agreement
-QUESTION_NUMBERS = True  # --no-question-numbers: the question's own numbers must be stated by the passage too
 
 
 def record_passages(module, pipe: Pipeline, record: dict) -> list:
@@ -55,8 +54,7 @@ def verdict(module, pipe: Pipeline, record: dict) -> tuple[bool, str]:
     question = record.get("rewritten_question") or record["question"]
     checker = module.SupportChecker(record_passages(module, pipe, record), pipe._embed_claims,
                                     pipe.settings.support_threshold,
-                                    *([scope_of(question)] if module is cite and TYPE_CHECK else []),
-                                    **({"question": question} if module is cite and QUESTION_NUMBERS else {}))
+                                    *([scope_of(question)] if module is cite and TYPE_CHECK else []))
     if module is cite and TYPE_CHECK:
         kind = expected_kind(record.get("rewritten_question") or record["question"])
         v = checker.verify(raw, lambda claim: agrees(kind, claim))
@@ -71,12 +69,9 @@ def main() -> int:
     ap.add_argument("--set", dest="eval_set", type=Path, default=Path("eval/seed_qa.jsonl"))
     ap.add_argument("--baseline", type=Path, help="another cite.py to compare with")
     ap.add_argument("--no-type-check", action="store_true", help="leave out the answer-type agreement")
-    ap.add_argument("--no-question-numbers", action="store_true",
-                    help="the question's own numbers must be stated by the passage too (the checker before s8)")
     args = ap.parse_args()
-    global TYPE_CHECK, QUESTION_NUMBERS
+    global TYPE_CHECK
     TYPE_CHECK = not args.no_type_check
-    QUESTION_NUMBERS = not args.no_question_numbers
     records = [json.loads(line) for line in args.records.read_text(encoding="utf-8").splitlines() if line.strip()]
     items = {q["id"]: q for q in load_set(args.eval_set)}
     pipe = open_pipeline(load_settings(), with_generator=False)

@@ -103,11 +103,9 @@ class Verified:
 
 class SupportChecker:
     def __init__(self, passages: Sequence[SourcePassage], embed: EmbedFn | None, threshold: float = 0.55,
-                 scope: Callable[[str, str], bool] | None = None, question: str = ""):
+                 scope: Callable[[str, str], bool] | None = None):
         """`scope(claim, sentence)` may reject the passage sentence a claim's figure comes from (a figure
-        stated for another place than the claim's). Numbers of the `question` that a claim repeats are the
-        asker's premise ("2021年的大会是第几届？" -> "2021年的大会是第4届"), not figures the passage must state."""
-        self._given = quantities(question) if question else []
+        stated for another place than the claim's)."""
         self.passages = {p.n: p for p in passages}
         self.embed, self.threshold, self.scope = embed, threshold, scope
         self._vec_cache: dict[str, np.ndarray] = {}
@@ -130,7 +128,7 @@ class SupportChecker:
         out = np.zeros((len(claims), len(ns)), dtype=np.float32)
         vecs = self._vectors(claims)
         for i, claim in enumerate(claims):
-            nums = [q for q in quantities(claim) if not any(same_quantity(q, g) and q.kind == g.kind for g in self._given)]
+            nums = quantities(claim)
             toks = set(search_tokens(claim))
             for j, n in enumerate(ns):
                 if not _stated(nums, self._numbers[n]):

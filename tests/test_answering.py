@@ -124,16 +124,15 @@ def test_markers_pointing_nowhere_are_dropped_and_missing_ones_added():
     assert v.text == "Shanghai has 1,149 key AI companies [1]."
 
 
-def test_a_number_the_question_gives_is_not_a_figure_the_passage_must_state():
-    ps = [SourcePassage(1, "en", "en#1", "This is the 4th World Artificial Intelligence Conference.",
-                        ("This is the 4th World Artificial Intelligence Conference.",),
+def test_a_year_the_question_gives_must_be_stated_by_the_passage_too():
+    """Tried and rejected in the eighth session: treating the question's own numbers as its premise let
+    near misses through ("截至2022年底…" answered from "截至2023年底…": 5 more wrong answers on the seed set)."""
+    ps = [SourcePassage(1, "zh", "zh#1", "截至2023年底，我国在用数据中心机架总规模超过810万标准机架。",
+                        ("截至2023年底，我国在用数据中心机架总规模超过810万标准机架。",),
                         np.array([[1.0, 0.0, 0.0, 0.0]], dtype=np.float32))]
-    embed = lambda texts: np.tile(np.array([1.0, 0, 0, 0], np.float32), (len(texts), 1))  # noqa: E731
-    asked = SupportChecker(ps, embed, question="2021年世界人工智能大会是第几届？")
-    assert asked.verify("2021年世界人工智能大会是第4届[1]。").supported_sentences == 1
-    assert asked.verify("2021年世界人工智能大会是第5届[1]。").supported_sentences == 0  # the answer's own figure
-    assert asked.verify("2022年世界人工智能大会是第4届[1]。").supported_sentences == 0  # not the asked year
-    assert SupportChecker(ps, embed).verify("2021年世界人工智能大会是第4届[1]。").supported_sentences == 0
+    checker = SupportChecker(ps, lambda texts: np.tile(np.array([1.0, 0, 0, 0], np.float32), (len(texts), 1)))
+    assert checker.verify("截至2023年底，机架总规模超过810万标准机架[1]。").supported_sentences == 1
+    assert checker.verify("截至2022年底，机架总规模超过810万标准机架[1]。").supported_sentences == 0
 
 
 def test_numbers_must_match_even_when_words_do():
