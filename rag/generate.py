@@ -40,6 +40,9 @@ class Generator(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+MAX_SAVED_STATES = 4  # system prompts kept evaluated: the answer prompt in each language, the rewrite prompt
+
+
 class LlamaCppGenerator:
     def __init__(self, path: Path, n_ctx: int = 4096, threads: int = 0):
         import os
@@ -51,8 +54,12 @@ class LlamaCppGenerator:
                          n_batch=512, verbose=False)
         # llama.cpp keeps the evaluated tokens of the last prompt and re-evaluates only what follows the
         # common prefix, so the fixed system prompt costs nothing for consecutive questions in one
-        # language. (LlamaRAMCache would also cover alternating languages, but saving its multi-MB
-        # state after every answer cost more than it saved here: measured in docs/performance.md.)
+        # language. A question in the other language (or a rewrite prompt) would evaluate its system
+        # prompt again (about 300 tokens: 6-8 s on an AVX2 CPU), so the context after each distinct
+        # system prompt is saved once and loaded when that prompt comes back (about 1 s). Saving after
+        # every answer, as LlamaRAMCache does, cost more than it saved (docs/performance.md).
+        self._states: dict[str, object] = {}  # system prompt -> llama state that starts with it
+        self._last_system: str | None = None
         self.lock = threading.Lock()  # one llama context: questions are answered one at a time
         self.path, self.threads = path, threads
         self._speed: float | None = None
@@ -74,12 +81,19 @@ class LlamaCppGenerator:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
+        system = messages[0]["content"] if messages and messages[0]["role"] == "system" else None
         with self.lock:
+            if system != self._last_system and system in self._states:
+                self.llm.load_state(self._states[system])  # its system prompt is evaluated already
+            self._last_system = None  # until this answer is complete, the context is unknown
             for part in self.llm.create_chat_completion(messages=messages, stream=True, temperature=0.0,
                                                         top_k=1, max_tokens=max_tokens, repeat_penalty=1.05):
                 delta = part["choices"][0].get("delta", {}).get("content")
                 if delta:
                     yield delta
+            if system is not None and system not in self._states and len(self._states) < MAX_SAVED_STATES:
+                self._states[system] = self.llm.save_state()
+            self._last_system = system
 
 
 class TransformersGenerator:

@@ -79,3 +79,35 @@ def test_transformers_backend_streams_from_a_tiny_causal_lm(tmp_path, tiny_st_mo
     pieces = list(gen.stream(MESSAGES, max_tokens=8))
     assert pieces and all(isinstance(p, str) for p in pieces)
     assert gen.count_tokens("Shanghai has") > 0
+
+
+def test_llama_context_after_each_system_prompt_is_saved_once_and_loaded_when_it_comes_back():
+    """Alternating languages must not evaluate each language's long system prompt again every time."""
+    import threading
+
+    from rag.generate import LlamaCppGenerator
+
+    class FakeLlama:
+        def __init__(self):
+            self.saved, self.loaded, self.context = 0, [], None
+
+        def create_chat_completion(self, messages, **kw):
+            self.context = messages[0]["content"]
+            yield {"choices": [{"delta": {"content": "ok"}}]}
+
+        def save_state(self):
+            self.saved += 1
+            return f"state after {self.context}"
+
+        def load_state(self, state):
+            self.loaded.append(state)
+
+    gen = LlamaCppGenerator.__new__(LlamaCppGenerator)  # the model file is not needed for this
+    gen.llm, gen.lock, gen._states, gen._last_system = FakeLlama(), threading.Lock(), {}, None
+
+    def ask(system):
+        return "".join(gen.stream([{"role": "system", "content": system}, {"role": "user", "content": "q"}]))
+
+    assert [ask(s) for s in ("zh", "zh", "en", "zh", "zh", "en")] == ["ok"] * 6
+    assert gen.llm.saved == 2  # once per system prompt
+    assert gen.llm.loaded == ["state after zh", "state after en"]  # only when the language switches back
