@@ -38,9 +38,6 @@ def test_prompt_is_in_the_question_language_and_numbers_passages():
     assert zh[0]["content"] == SYSTEM["zh"] and "问题：上海有多少家企业？" in zh[1]["content"]
     assert "[1] 《Shanghai AI》 Shanghai has 1,149 firms." in zh[1]["content"]
     assert "2021-07-07" not in zh[1]["content"]  # dates cost the generator tokens; per-source answers add them by code
-    when = build_messages("这篇文章是什么时候发布的？", "zh", ps)[1]["content"]
-    assert "[1] 《Shanghai AI》 (2021-07-07) Shanghai has 1,149 firms." in when  # a question about time sees them
-    assert "(2021-07-07)" in build_messages("When was the Shanghai report published?", "en", ps)[1]["content"]
     en = build_messages("How many firms?", "en", ps)
     assert en[0]["content"] == SYSTEM["en"] and '[2] "人工智能" 企业数量超4500家。' in en[1]["content"]
 
