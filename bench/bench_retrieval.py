@@ -155,6 +155,26 @@ def synth_corpus(n: int, n_queries: int, dim: int, latent: int, seed: int = 0):
     return vecs, queries, targets, texts, qtexts, sentences
 
 
+def recall_at_10(found: list, truth: list) -> float:
+    """Share of the exact top 10 that a search found, over all queries."""
+    return sum(len(set(f) & set(t)) for f, t in zip(found, truth, strict=True)) / (10 * len(truth))
+
+
+def fused_figures(retr: Retriever, emb: FixedEmbedder, queries: np.ndarray, qtexts: list[str],
+                  targets: np.ndarray) -> dict:
+    """Fused search latency through the product's Retriever, and how often the planted chunk comes first."""
+
+    def fused(i: int):
+        emb.next = queries[i]
+        return retr.search(qtexts[i])
+
+    got, _ = timed(fused, range(len(queries)))
+    lat = [g.search_seconds for g in got]
+    return {"fused_p50_ms": ms(lat, 50), "fused_p99_ms": ms(lat, 99),
+            "fused_top1_is_target": float(np.mean([g.hits[0].chunk.doc_id == f"d{t}"
+                                                   for g, t in zip(got, targets, strict=True)]))}
+
+
 def exact_truth(vecs: np.ndarray, queries: np.ndarray) -> tuple[list, list[float]]:
     import faiss
 
@@ -203,24 +223,13 @@ def run_milvus(n: int, n_queries: int, dim: int, latent: int, batch: int = 10_00
         out["dense_type"] = "Milvus Lite AUTOINDEX"
         found, lat = timed(lambda q: [ix.chunk_ids[r] for r in ix.search_dense(q, 10)[0]], queries)
         found = [[int(c.split("#")[1]) for c in f] for f in found]
-        out.update({"dense_p50_ms": ms(lat, 50), "dense_p99_ms": ms(lat, 99),
-                    "recall@10": sum(len(set(f) & set(t)) for f, t in zip(found, truth, strict=True)) / (10 * n_queries)})
+        out.update({"dense_p50_ms": ms(lat, 50), "dense_p99_ms": ms(lat, 99), "recall@10": recall_at_10(found, truth)})
         _, lat = timed(lambda q: ix.search_keyword(q, 30), qtexts)
         out.update({"keyword_p50_ms": ms(lat, 50), "keyword_p99_ms": ms(lat, 99)})
         _, lat = timed(lambda q: ix.search_sentences(q, 30), queries)
         out["sentence_p50_ms"] = ms(lat, 50)
         emb = FixedEmbedder(dim)
-        retr = Retriever(ix, emb, settings)
-
-        def fused(i: int):
-            emb.next = queries[i]
-            return retr.search(qtexts[i])
-
-        got, _ = timed(fused, range(n_queries))
-        lat = [g.search_seconds for g in got]
-        out.update({"fused_p50_ms": ms(lat, 50), "fused_p99_ms": ms(lat, 99)})
-        out["fused_top1_is_target"] = float(np.mean([g.hits[0].chunk.doc_id == f"d{t}"
-                                                     for g, t in zip(got, targets, strict=True)]))
+        out.update(fused_figures(Retriever(ix, emb, settings), emb, queries, qtexts, targets))
         out["rss_mb_per_1M_after_queries"] = (rss_mb() - before) / n * 1e6
         close_clients()
     return out
@@ -253,18 +262,15 @@ def run(n: int, n_queries: int, dim: int, latent: int, efs: list[int], seed: int
         dense = ix.dense
         out["dense_type"] = type(dense).__name__
 
-        def recall(found) -> float:
-            return sum(len(set(f) & set(t)) for f, t in zip(found, truth, strict=True)) / (10 * n_queries)
-
         found, lat = timed(lambda q: dense.search(q[None, :], 10)[1][0], queries)
-        out.update({"dense_p50_ms": ms(lat, 50), "dense_p99_ms": ms(lat, 99), "recall@10": recall(found)})
+        out.update({"dense_p50_ms": ms(lat, 50), "dense_p99_ms": ms(lat, 99), "recall@10": recall_at_10(found, truth)})
         if hasattr(dense, "hnsw"):
             default_ef = dense.hnsw.efSearch
             out["efSearch"] = default_ef
             for ef in efs:
                 dense.hnsw.efSearch = ef
                 found, lat = timed(lambda q: dense.search(q[None, :], 10)[1][0], queries)
-                out[f"ef{ef}"] = f"{recall(found):.3f} @ {ms(lat, 50):.2f} ms"
+                out[f"ef{ef}"] = f"{recall_at_10(found, truth):.3f} @ {ms(lat, 50):.2f} ms"
             dense.hnsw.efSearch = default_ef
 
         raw_tokens = [search_tokens(q) for q in qtexts]
@@ -280,15 +286,7 @@ def run(n: int, n_queries: int, dim: int, latent: int, efs: list[int], seed: int
         _, lat = timed(lambda i: retr.sentences(queries[i], 30, cand[i]), range(n_queries))
         out["sentence_p50_ms"] = ms(lat, 50)
 
-        def fused(i: int):
-            emb.next = queries[i]
-            return retr.search(qtexts[i])
-
-        got, _ = timed(fused, range(n_queries))
-        lat = [g.search_seconds for g in got]
-        out.update({"fused_p50_ms": ms(lat, 50), "fused_p99_ms": ms(lat, 99)})
-        out["fused_top1_is_target"] = float(np.mean([g.hits[0].chunk.doc_id == f"d{t}"
-                                                     for g, t in zip(got, targets, strict=True)]))
+        out.update(fused_figures(retr, emb, queries, qtexts, targets))
         out["rss_mb_per_1M_after_queries"] = (rss_mb() - before) / n * 1e6
     return out
 
