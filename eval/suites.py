@@ -172,7 +172,8 @@ RECORDS: list[dict] = []  # one line per answered question, written next to the 
 def record(q: dict, answer, correct: bool, **extra) -> None:
     RECORDS.append({"question": q.get("question") or q.get("query"), "answer": answer.text,
                     "abstained": answer.abstained, "raw_answer": answer.raw_text, "correct": bool(correct),
-                    "cited_docs": sorted({c.doc_id for c in answer.citations}), **extra})
+                    "cited_docs": sorted({c.doc_id for c in answer.citations}),
+                    "judge": answer.citation_scores.get("judge"), **extra})
 
 
 def answer_scores(pipe: Pipeline, qs: list[dict], n: int, seed: int = 0) -> dict:

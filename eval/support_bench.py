@@ -1,13 +1,17 @@
 """Support-checker benchmark: how often the "supported" verdict is right, on right answer sentences
 and on wrong ones made from them mechanically.
 
-    python eval/support_bench.py RECORDS.jsonl [--set eval/seed_qa.jsonl] [--baseline OLD_CITE.py]
+    python eval/support_bench.py RECORDS.jsonl [--set eval/seed_qa.jsonl] [--baseline OLD_CITE.py] [--judge]
+    python eval/support_bench.py --rgb ../shared/benchmarks/rgb/zh_fact.json [--judge]
 
 From each correct, verified answer of a seed run: the sentence with its cited passage (must pass),
 the same figure in the other language's notation (must pass), and wrong variants (must fail): a
 number swapped for another number of the same passage, a year shifted by one, the unit swapped
 (companies <-> people), the subject swapped for another city of the corpus. Each sentence is checked
 against the retrieved passages the answer was verified against, as the product checks it.
+`--judge` also asks the default generator the judge's yes/no question about every variant the
+checker passes, and prints the pass rates at several judge thresholds (the figures that choose
+`judge_threshold`; the RGB cases are public data, the seed cases are the tuning set).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from reverify import record_passages  # noqa: E402
 
 from rag import cite  # noqa: E402
+from rag.answer import judge_score  # noqa: E402
 from rag.answer_type import agrees, expected_kind, scope_of  # noqa: E402
 from rag.evaluate import is_correct, load_set  # noqa: E402
 from rag.pipeline import open_pipeline  # noqa: E402
@@ -103,14 +108,24 @@ def rgb_cases(path: Path, embed) -> list[tuple[str, str, list, str]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("records", type=Path)
+    ap.add_argument("records", type=Path, nargs="?")
     ap.add_argument("--set", dest="eval_set", type=Path, default=Path("eval/seed_qa.jsonl"))
     ap.add_argument("--baseline", type=Path, help="another cite.py to score side by side")
     ap.add_argument("--rgb", type=Path, help="instead of records: RGB's zh_fact.json (public data)")
+    ap.add_argument("--judge", action="store_true", help="also score the judge (loads the generator)")
     args = ap.parse_args()
+    if not args.records and not args.rgb:
+        ap.error("give a records file or --rgb")
     items = {q["id"]: q for q in load_set(args.eval_set)}
-    records = [json.loads(line) for line in args.records.read_text(encoding="utf-8").splitlines() if line.strip()]
-    pipe = open_pipeline(load_settings(), with_generator=False)
+    records = ([json.loads(line) for line in args.records.read_text(encoding="utf-8").splitlines() if line.strip()]
+               if args.records else [])
+    pipe = open_pipeline(load_settings(), with_generator=args.judge)
+    judged: dict[str, list[float]] = defaultdict(list)  # variant -> judge P(yes) of each checker-passed case
+
+    def judge(variant: str, question: str, v, title_of) -> None:
+        if args.judge and v.supported_sentences:
+            p = judge_score(pipe.generator, question, v, title_of)
+            judged[variant].append(1.0 if p is None else p)
     modules = {"current": cite}
     if args.baseline:
         spec = importlib.util.spec_from_file_location("cite_baseline", args.baseline)
@@ -132,6 +147,8 @@ def main() -> int:
                 for variant, sentence, _should in variants(claim, " ".join(p[1] for p in raw_passages), lang):
                     v = (checker.verify(f"{sentence} [1]", lambda c, k=kind: agrees(k, c)) if module is cite
                          else checker.verify(f"{sentence} [1]"))
+                    if module is cite:
+                        judge(variant, question, v, lambda doc: "")
                     c = counts[name][variant]
                     c[0] += 1
                     c[1] += v.supported_sentences > 0
@@ -154,6 +171,8 @@ def main() -> int:
                     marked = f"{sentence} [{good[0]}]"
                     if module is cite:
                         v = checker.verify(marked, lambda c, k=kind: agrees(k, c))
+                        judge(variant, r.get("rewritten_question") or r["question"], v,
+                              lambda doc: pipe.index.doc_info(doc).title)
                     else:
                         v = checker.verify(marked)
                     c = counts[name][variant]
@@ -169,6 +188,16 @@ def main() -> int:
         should = "pass" if variant in ("right", "other notation") else "fail"
         cells = " | ".join(f"{counts[m][variant][1] / n:.2f}" for m in modules)
         print(f"| {variant} | {should} | {n} | {cells} |")
+    if args.judge:
+        cuts = (0.3, 0.5, 0.6, 0.7, 0.8, 0.9)
+        print("\nPassed by the checker and then the judge (P(yes) >= threshold), of all cases:")
+        print("| variant | n | " + " | ".join(f"judge {t}" for t in cuts) + " |")
+        print("|---|---|" + "---|" * len(cuts))
+        for variant in order:
+            if variant not in counts["current"]:
+                continue
+            n, ps = counts["current"][variant][0], judged[variant]
+            print(f"| {variant} | {n} | " + " | ".join(f"{sum(p >= t for p in ps) / n:.2f}" for t in cuts) + " |")
     return 0
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .answer_type import agrees, expected_kind, scope_of
 from .budget import budget_for
-from .cite import SourcePassage, SupportChecker, adds_nothing, model_refused, split_claims
+from .cite import SourcePassage, SupportChecker, Verified, adds_nothing, model_refused, split_claims, strip_markers
 from .embed import Embedder
 from .errors import RagError
 from .generate import AnyGenerator, ExtractiveGenerator
@@ -32,7 +32,7 @@ from .per_source import (
     per_source_question,
     source_documents,
 )
-from .prompt import ABSTAIN, Passage, build_messages, fit_budget, select_passages
+from .prompt import ABSTAIN, Passage, build_messages, fit_budget, judge_messages, select_passages
 from .records import Answer, Citation, Hit, Timings
 from .retrieve import Retriever
 from .rewrite import condense
@@ -92,6 +92,19 @@ def _in_passage_order(hits: Sequence[Hit], passages: Sequence[Passage]) -> tuple
     order = {p.chunk_id: p.n for p in passages}
     return tuple(sorted((h for h in hits if h.chunk.id in order), key=lambda h: order[h.chunk.id])) + tuple(
         h for h in hits if h.chunk.id not in order)
+
+
+def judge_score(generator: AnyGenerator | None, question: str, v: Verified,
+                title_of: Callable[[str], str]) -> float | None:
+    """The generator's P(yes) to "does this evidence state this answer to this question?", over the best
+    evidence sentence of each supported citation (led by its document's title). None when nothing is
+    supported or the backend cannot read token probabilities."""
+    ask = getattr(generator, "yes_probability", None)
+    evidence = list(dict.fromkeys(f"{title_of(c.doc_id)[:60]}: {c.evidence}"
+                                  for c in v.citations if c.supported and c.evidence))
+    if ask is None or not v.supported_sentences or not evidence:
+        return None
+    return ask(judge_messages(question, strip_markers(v.text), evidence))
 
 
 class Pipeline:
@@ -223,7 +236,10 @@ class Pipeline:
             recall, precision = checker.alce(v.text)
             scores = {"recall": recall, "precision": precision, "raw_recall": raw_recall,
                       "raw_precision": raw_precision, "attempts": attempt + 1}
-            if v.supported_sentences:
+            judged = self._judge(standalone, v, index)
+            if judged is not None:
+                scores["judge"] = round(judged, 4)
+            if v.supported_sentences and (judged is None or judged >= s.judge_threshold):
                 # figures in the reader's notation ("224.6 billion yuan" in a Chinese answer -> "2246亿元"), by code
                 yield finish(in_notation(v.text, lang), False, raw, v.citations, v.unsupported, first,
                              time.perf_counter() - t_gen, scores, hits)
@@ -258,6 +274,7 @@ class Pipeline:
         unsupported: list[str] = []
         recall = precision = 0.0
         answered = 0
+        judges: list[float] = []
         for doc, ps in groups:
             info = index.doc_info(doc)
             lead = according_to(info, lang)
@@ -279,6 +296,11 @@ class Pipeline:
                 recall, precision = recall + r, precision + p
                 citations.extend(v.citations)
                 unsupported.extend(v.unsupported)
+                judged = self._judge(standalone, v, index)
+                if judged is not None:
+                    judges.append(judged)
+                    if judged < self.settings.judge_threshold:
+                        v = None  # the evidence does not state this answer to the question
             if v is not None and v.supported_sentences:
                 parts.append(lead + in_notation(v.text, lang))
                 answered += 1
@@ -286,6 +308,8 @@ class Pipeline:
                 parts.append(not_stated(info, lang))
         gen = time.perf_counter() - t_gen
         scores = {"recall": recall / len(groups), "precision": precision / len(groups)} if groups else {}
+        if judges:
+            scores["judge"] = round(min(judges), 4)
         if not answered:
             yield finish(ABSTAIN[lang], True, "\n".join(raws), citations, unsupported, first, gen, scores, hits)
             return
@@ -297,6 +321,15 @@ class Pipeline:
         if isinstance(self.generator, ExtractiveGenerator):
             return self.generator.answer(question, passages)
         return self.generator.stream(build_messages(question, lang, passages), max_tokens=self.settings.max_new_tokens)
+
+    def _judge(self, question: str, v: Verified, index: Index) -> float | None:
+        """P(yes) from the generator asked whether the evidence sentences of the supported citations state
+        this answer to this question; None when the judge is off, nothing is supported or the backend
+        cannot read token probabilities. Catches a supported-looking figure about another subject, year
+        or unit, which word overlap and number matching let through."""
+        if self.settings.judge_threshold <= 0:
+            return None
+        return judge_score(self.generator, question, v, lambda doc: index.doc_info(doc).title)
 
     def _checker(self, index: Index, passages: Sequence[Passage], standalone: str) -> SupportChecker:
         """The support checker for answers to `standalone` from these passages (place check included)."""

@@ -95,6 +95,44 @@ class LlamaCppGenerator:
                 self._states[system] = self.llm.save_state()
             self._last_system = system
 
+    def yes_probability(self, messages: Messages) -> float:
+        """P(yes) / (P(yes) + P(no)) for the model's next token after `messages`, whose last turn asks a
+        yes/no question. Only the tokens after the common prefix with the evaluated context are read, so
+        a question about the answer just generated costs its own few dozen tokens."""
+        import numpy as np
+
+        tokens = self.llm.tokenize(self._chat_prompt(messages).encode("utf-8"), add_bos=False, special=True)
+        with self.lock:
+            ids, new = self.llm.input_ids[: self.llm.n_tokens], np.asarray(tokens)
+            n = min(len(ids), len(new))
+            same = int(np.argmin(np.append(ids[:n] == new[:n], False)))  # length of the common prefix
+            self.llm.n_tokens = min(same, len(tokens) - 1)  # at least one token is read, for fresh logits
+            self.llm.eval(tokens[self.llm.n_tokens:])
+            logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
+            self._last_system = messages[0]["content"] if messages[0]["role"] == "system" else None
+        yes, no = self._yes_no_ids()
+        top = float(logits[yes + no].max())
+        p_yes, p_no = (float(np.exp(logits[ids] - top).sum()) for ids in (yes, no))
+        return p_yes / (p_yes + p_no)
+
+    def _chat_prompt(self, messages: Messages) -> str:
+        """The prompt text the model's own chat template makes of `messages`, ready for the reply."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        if not hasattr(self, "_formatter"):
+            vocab = self.llm.detokenize
+            eos, bos = (vocab([t], special=True).decode("utf-8", "replace") if t >= 0 else ""
+                        for t in (self.llm.token_eos(), self.llm.token_bos()))
+            self._formatter = Jinja2ChatFormatter(self.llm.metadata["tokenizer.chat_template"], eos, bos)
+        return self._formatter(messages=messages).prompt
+
+    def _yes_no_ids(self) -> tuple[list[int], list[int]]:
+        """First tokens of the ways a reply can say yes or no."""
+        def first(words: tuple[str, ...]) -> list[int]:
+            return sorted({self.llm.tokenize(w.encode("utf-8"), add_bos=False)[0] for w in words})
+
+        return first(("yes", "Yes", " yes", " Yes", "YES")), first(("no", "No", " no", " No", "NO"))
+
 
 class TransformersGenerator:
     def __init__(self, name_or_path: str, device: str = "auto", dtype: str = "auto", threads: int = 0):

@@ -149,6 +149,19 @@ def build_messages(question: str, lang: str, passages: Sequence[Passage]) -> lis
     return [{"role": "system", "content": SYSTEM[lang]}, {"role": "user", "content": user}]
 
 
+JUDGE_SYSTEM = ("You check facts. Given a passage, a question and a proposed answer, reply yes only if the "
+                "passage itself states the proposed answer to that exact question; otherwise reply no.")
+
+
+def judge_messages(question: str, answer: str, evidence: Sequence[str]) -> list[dict[str, str]]:
+    """A yes/no question to the generator: does the evidence state this answer to this question? The same
+    English prompt serves both languages (the reply is one token, read as a probability)."""
+    passage = "\n".join(evidence)
+    user = (f"Passage: {passage}\nQuestion: {question}\nProposed answer: {answer}\n"
+            "Does the passage state this answer? Reply yes or no.")
+    return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
+
+
 def fit_budget(question: str, lang: str, passages: list[Passage], count: TokenCount, limit: int) -> list[Passage]:
     """Drop the lowest-ranked passages until the whole prompt fits in `limit` tokens."""
     while passages and sum(count(m["content"]) for m in build_messages(question, lang, passages)) > limit:
