@@ -37,7 +37,7 @@ from .records import Answer, Citation, Hit, Timings
 from .retrieve import Retriever
 from .rewrite import condense
 from .settings import Settings
-from .store import Index, open_index
+from .store import Index, live_version, open_index
 from .text import detect_lang, has_words, in_notation, in_script, is_traditional
 
 if TYPE_CHECKING:
@@ -116,6 +116,8 @@ class Pipeline:
         self._index = index
         self.build_summary: IndexSummary | None = None  # what open_pipeline's index update did
         self._budget: int | None = None
+        self._version = self._live_version()  # the generation loaded (approximately: see _follow_builds)
+        self._checked = time.monotonic()
 
     @property
     def evidence_budget(self) -> int:
@@ -136,7 +138,29 @@ class Pipeline:
 
     def reload_index(self) -> None:
         """Pick up a rebuilt index (answers in flight keep the one they started with)."""
+        version = self._live_version()  # read first: a build in between only causes one more reload later
         self._index = open_index(self.settings, expect_model=self.embedder.model_id)
+        self._version = version
+
+    def _live_version(self) -> str | None:
+        try:
+            return live_version(self.settings)
+        except Exception:  # noqa: BLE001 - an unreachable store: keep answering from the loaded index
+            return None
+
+    def _follow_builds(self) -> None:
+        """Every `reload_check` seconds (at a question), load the generation another process has published
+        since this one loaded its index: replicas and `rag chat` beside a `rag index` stay current."""
+        every = self.settings.reload_check
+        if every <= 0 or time.monotonic() - self._checked < every:
+            return
+        self._checked = time.monotonic()
+        version = self._live_version()
+        if version is not None and version != self._version:
+            try:
+                self.reload_index()
+            except RagError:  # e.g. built with another model: keep the loaded index until fixed
+                self._version = version
 
     def _embed_claims(self, texts: list[str]) -> np.ndarray:
         return self.embedder.embed(texts, kind="query")
@@ -151,6 +175,7 @@ class Pipeline:
 
     def stream(self, question: str, history: Sequence[str] = (), k: int | None = None) -> Iterator[Event]:
         """Yield Retrieved, then Delta pieces of the raw answer, then Done with the verified Answer."""
+        self._follow_builds()
         s = self.settings
         t0 = time.perf_counter()
         question = clean_question(question)

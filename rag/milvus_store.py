@@ -106,6 +106,12 @@ def milvus_index_exists(settings: Settings) -> bool:
     return _state(_client(settings), settings.milvus_collection) is not None
 
 
+def milvus_live_version(settings: Settings) -> str | None:
+    """The live generation's name (collection set and generation), or None when there is no index."""
+    st = _state(_client(settings), settings.milvus_collection)
+    return f"{st.set}:{st.live}" if st else None
+
+
 def _visible(live: int, retired: Sequence[str]) -> str:
     expr = f"gen <= {live}"
     return expr + (f" and doc_gen not in {json.dumps(list(retired), ensure_ascii=False)}" if retired else "")

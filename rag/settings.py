@@ -79,6 +79,8 @@ class Settings:
     # state this answer to this question?" is below this is refused (0: the judge does not run)
     support_threshold: float = 0.55  # cosine (answer sentence vs passage sentence) that counts as support
     prompt_lang: str = "auto"  # auto (the question's language) | en | zh
+    reload_check: float = 30.0  # seconds between checks, when questions come, whether another process (a build,
+    # another replica) has published a new index generation, which is then loaded (0: never check)
     upload_max_mb: int = 20
     users_file: str = "users.toml"  # chat users (`rag users add NAME`); no file and no `users`: no sign-in,
     # and `rag chat` serves the loopback address only

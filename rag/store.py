@@ -108,6 +108,18 @@ def open_index(settings: Settings, expect_model: str | None = None, chunks: bool
     return load_index(settings.index_path, expect_model)
 
 
+def live_version(settings: Settings) -> str | None:
+    """A name for the store's live generation that changes with every build that changes the index (the
+    FAISS store's CURRENT pointer; the Milvus store's commit record): how a process notices that another
+    one has published a new index. None when there is no index."""
+    if settings.store == "milvus":
+        from .milvus_store import milvus_live_version
+
+        return milvus_live_version(settings)
+    path = current_generation(settings.index_path)
+    return path.name if path else None
+
+
 def index_exists(settings: Settings) -> bool:
     if settings.store == "milvus":
         from .milvus_store import milvus_index_exists

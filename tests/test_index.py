@@ -1,6 +1,7 @@
 import json
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -242,3 +243,23 @@ def test_an_index_of_an_older_format_is_rebuilt_with_a_plain_reason(fake_setting
     s = build_index(fake_settings, HashEmbedder(256), quiet=True)
     assert s.rebuilt_reason == f"index format changed ({store.FORMAT_VERSION - 1} -> {store.FORMAT_VERSION}): full rebuild"
     assert s.chunks_embedded == s.chunks_total
+
+
+def test_a_running_pipeline_loads_a_generation_another_process_published(fake_settings, corpus):
+    from rag.pipeline import open_pipeline
+
+    s = fake_settings.replace(reload_check=0.01)
+    pipe = open_pipeline(s)
+    q = "How many kiwi farms does Wellington have?"
+    assert pipe.ask(q).abstained
+    (corpus / "kiwi.txt").write_text("Wellington has 4,321 kiwi farms, the city's farm office says.", encoding="utf-8")
+    build_index(s, pipe.embedder, quiet=True)  # what `rag index` in another process does
+    time.sleep(0.02)
+    a = pipe.ask(q)
+    assert not a.abstained and "4,321" in a.text
+    never = open_pipeline(s.replace(reload_check=0.0), ensure_index=False)
+    (corpus / "kiwi.txt").unlink()
+    build_index(s, pipe.embedder, quiet=True)
+    time.sleep(0.02)
+    assert "4,321" in never.ask(q).text  # reload_check 0: the index loaded at start is kept
+    assert pipe.ask(q).abstained  # the other one follows the build that removed the document

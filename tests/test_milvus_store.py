@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -311,3 +312,18 @@ def fake_env_milvus(monkeypatch, fake_settings):
     for k, v in {"RAG_CORPUS_DIR": fake_settings.corpus_dir, "RAG_INDEX_DIR": fake_settings.index_dir,
                  "RAG_EMBED_MODEL": "hash-256", "RAG_CONFIG": "/nonexistent.toml", "RAG_STORE": "milvus"}.items():
         monkeypatch.setenv(k, v)
+
+
+def test_a_running_pipeline_follows_a_new_milvus_generation(milvus_settings, corpus):
+    from rag.pipeline import open_pipeline
+
+    s = milvus_settings.replace(reload_check=0.01)
+    pipe = open_pipeline(s)
+    before = milvus_store.milvus_live_version(s)
+    q = "How many kiwi farms does Wellington have?"
+    assert pipe.ask(q).abstained
+    (corpus / "kiwi.txt").write_text("Wellington has 4,321 kiwi farms, the city's farm office says.", encoding="utf-8")
+    build_index(s, pipe.embedder, quiet=True)
+    assert milvus_store.milvus_live_version(s) != before
+    time.sleep(0.02)
+    assert "4,321" in pipe.ask(q).text
