@@ -40,7 +40,7 @@ class Generator(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
-MAX_SAVED_STATES = 4  # system prompts kept evaluated: the answer prompt in each language, the rewrite prompt
+MAX_SAVED_STATES = 4  # system prompts kept evaluated: the answer prompt in each language, rewrite, judge
 
 
 class LlamaCppGenerator:
@@ -97,19 +97,24 @@ class LlamaCppGenerator:
 
     def yes_probability(self, messages: Messages) -> float:
         """P(yes) / (P(yes) + P(no)) for the model's next token after `messages`, whose last turn asks a
-        yes/no question. Only the tokens after the common prefix with the evaluated context are read, so
-        a question about the answer just generated costs its own few dozen tokens."""
+        yes/no question. Only the tokens after the common prefix with the evaluated context are read, and
+        the context after a system prompt seen before is loaded, as for answers."""
         import numpy as np
 
         tokens = self.llm.tokenize(self._chat_prompt(messages).encode("utf-8"), add_bos=False, special=True)
+        system = messages[0]["content"] if messages[0]["role"] == "system" else None
         with self.lock:
+            if system != self._last_system and system in self._states:
+                self.llm.load_state(self._states[system])  # its system prompt is evaluated already
             ids, new = self.llm.input_ids[: self.llm.n_tokens], np.asarray(tokens)
             n = min(len(ids), len(new))
             same = int(np.argmin(np.append(ids[:n] == new[:n], False)))  # length of the common prefix
             self.llm.n_tokens = min(same, len(tokens) - 1)  # at least one token is read, for fresh logits
             self.llm.eval(tokens[self.llm.n_tokens:])
-            logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
-            self._last_system = messages[0]["content"] if messages[0]["role"] == "system" else None
+            logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),)).copy()
+            if system is not None and system not in self._states and len(self._states) < MAX_SAVED_STATES:
+                self._states[system] = self.llm.save_state()
+            self._last_system = system
         yes, no = self._yes_no_ids()
         top = float(logits[yes + no].max())
         p_yes, p_no = (float(np.exp(logits[ids] - top).sum()) for ids in (yes, no))

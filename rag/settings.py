@@ -75,7 +75,7 @@ class Settings:
     openai_model: str = ""
     openai_api_key: str = ""
     verify: bool = True  # check and repair citations after generation
-    judge_threshold: float = 0.0  # a verified draft whose P(yes) from the generator asked "does the cited evidence
+    judge_threshold: float = 0.3  # a verified draft whose P(yes) from the generator asked "does the cited evidence
     # state this answer to this question?" is below this is refused (0: the judge does not run)
     support_threshold: float = 0.55  # cosine (answer sentence vs passage sentence) that counts as support
     prompt_lang: str = "auto"  # auto (the question's language) | en | zh

@@ -54,7 +54,8 @@ def test_a_draft_the_judge_rejects_abstains_and_one_it_accepts_stands(fake_setti
 
 def test_the_judge_does_not_run_when_off_or_when_nothing_is_supported(fake_settings, shanghai):
     off = JudgedGenerator("上海共有1,149家重点人工智能企业[1]。", 0.1)
-    a = open_pipeline(fake_settings.replace(corpus_dir=str(shanghai), prompt_budget="200"), generator=off).ask(QUESTION)
+    a = open_pipeline(fake_settings.replace(corpus_dir=str(shanghai), prompt_budget="200", judge_threshold=0.0),
+                      generator=off).ask(QUESTION)
     assert not a.abstained and not off.judged and "judge" not in a.citation_scores
     wrong = JudgedGenerator("上海共有9,999家重点人工智能企业[1]。", 0.99)  # no passage states it
     s = fake_settings.replace(corpus_dir=str(shanghai), prompt_budget="200", judge_threshold=0.6)
@@ -84,10 +85,20 @@ def test_yes_probability_reads_only_the_new_tokens_and_compares_yes_with_no():
 
         def eval(self, tokens):
             self.evaluated.append(list(tokens))
+            ids = [*self.input_ids[: self.n_tokens], *tokens]
+            self.input_ids, self.n_tokens = np.array([*ids, 0, 0]), len(ids)
             self._ctx.logits[:] = [0.0, np.log(3.0), 0.0, 0.0]  # yes three times as likely as no
 
         def n_vocab(self):
             return 4
+
+        def save_state(self):
+            self.saved = getattr(self, "saved", 0) + 1
+            return ("state", self.input_ids.copy(), self.n_tokens)
+
+        def load_state(self, state):
+            self.loaded = getattr(self, "loaded", 0) + 1
+            _, self.input_ids, self.n_tokens = state[0], state[1].copy(), state[2]
 
     gen = LlamaCppGenerator.__new__(LlamaCppGenerator)
     gen.llm, gen.lock, gen._states, gen._last_system = FakeLlama(), threading.Lock(), {}, None
@@ -95,4 +106,8 @@ def test_yes_probability_reads_only_the_new_tokens_and_compares_yes_with_no():
     p = gen.yes_probability([{"role": "system", "content": "S"}, {"role": "user", "content": "U"}])
     assert p == pytest.approx(0.75)
     assert gen.llm.evaluated == [[9, 3]]  # the common prefix [5, 6] was not read again
-    assert gen._last_system == "S"
+    assert gen._last_system == "S" and gen.llm.saved == 1  # the context after the judge's system prompt is kept
+    gen._last_system = "an answer's system prompt"  # an answer ran in between
+    gen.llm.input_ids, gen.llm.n_tokens = np.array([1, 1, 1, 1, 0, 0]), 4
+    gen.yes_probability([{"role": "system", "content": "S"}, {"role": "user", "content": "U"}])
+    assert gen.llm.loaded == 1 and gen.llm.evaluated[-1] == [3]  # loaded, then only the last token is read
