@@ -14,6 +14,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -80,20 +81,27 @@ class LlamaCppGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
+    @contextmanager
+    def _context(self, messages: Messages) -> Iterator[None]:
+        """The llama context, held for one prompt: the context saved after this prompt's system prompt is
+        loaded when another prompt came last, and saved once after the first prompt that starts with it."""
         system = messages[0]["content"] if messages and messages[0]["role"] == "system" else None
         with self.lock:
             if system != self._last_system and system in self._states:
                 self.llm.load_state(self._states[system])  # its system prompt is evaluated already
-            self._last_system = None  # until this answer is complete, the context is unknown
+            self._last_system = None  # until this prompt is done, the context is unknown
+            yield
+            if system is not None and system not in self._states and len(self._states) < MAX_SAVED_STATES:
+                self._states[system] = self.llm.save_state()
+            self._last_system = system
+
+    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
+        with self._context(messages):
             for part in self.llm.create_chat_completion(messages=messages, stream=True, temperature=0.0,
                                                         top_k=1, max_tokens=max_tokens, repeat_penalty=1.05):
                 delta = part["choices"][0].get("delta", {}).get("content")
                 if delta:
                     yield delta
-            if system is not None and system not in self._states and len(self._states) < MAX_SAVED_STATES:
-                self._states[system] = self.llm.save_state()
-            self._last_system = system
 
     def yes_probability(self, messages: Messages) -> float:
         """P(yes) / (P(yes) + P(no)) for the model's next token after `messages`, whose last turn asks a
@@ -102,19 +110,13 @@ class LlamaCppGenerator:
         import numpy as np
 
         tokens = self.llm.tokenize(self._chat_prompt(messages).encode("utf-8"), add_bos=False, special=True)
-        system = messages[0]["content"] if messages[0]["role"] == "system" else None
-        with self.lock:
-            if system != self._last_system and system in self._states:
-                self.llm.load_state(self._states[system])  # its system prompt is evaluated already
-            ids, new = self.llm.input_ids[: self.llm.n_tokens], np.asarray(tokens)
-            n = min(len(ids), len(new))
-            same = int(np.argmin(np.append(ids[:n] == new[:n], False)))  # length of the common prefix
+        with self._context(messages):
+            done, new = self.llm.input_ids[: self.llm.n_tokens], np.asarray(tokens)
+            n = min(len(done), len(new))
+            same = int(np.argmin(np.append(done[:n] == new[:n], False)))  # length of the common prefix
             self.llm.n_tokens = min(same, len(tokens) - 1)  # at least one token is read, for fresh logits
             self.llm.eval(tokens[self.llm.n_tokens:])
             logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),)).copy()
-            if system is not None and system not in self._states and len(self._states) < MAX_SAVED_STATES:
-                self._states[system] = self.llm.save_state()
-            self._last_system = system
         yes, no = self._yes_no_ids()
         top = float(logits[yes + no].max())
         p_yes, p_no = (float(np.exp(logits[ids] - top).sum()) for ids in (yes, no))
