@@ -19,7 +19,15 @@ import numpy as np
 
 from .answer_type import agrees, expected_kind, scope_of
 from .budget import budget_for
-from .cite import SourcePassage, SupportChecker, Verified, adds_nothing, model_refused, split_claims, strip_markers
+from .cite import (
+    SourcePassage,
+    SupportChecker,
+    Verified,
+    adds_nothing,
+    model_refused,
+    split_claims,
+    strip_markers,
+)
 from .embed import Embedder
 from .errors import RagError
 from .generate import AnyGenerator, ExtractiveGenerator
