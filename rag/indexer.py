@@ -174,9 +174,10 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
             doc_entries[doc.id] = doc_entry(doc, new_chunks)
         summary.docs_removed = sum(1 for d in old_docs if d not in doc_entries)
         vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
-        for i, r in enumerate(rows):
-            if r is not None:
-                vectors[i] = prev.vectors[r]
+        reused = [(i, r) for i, r in enumerate(rows) if r is not None]
+        for a in range(0, len(reused), 100_000):  # read back from the previous search index
+            part = reused[a:a + 100_000]
+            vectors[[i for i, _ in part]] = prev.chunk_vectors([r for _, r in part])
         sentences = new_sentences(chunks, rows, prev, embedder.dim)
         sent_todo = [i for i, (row, _, _) in enumerate(sentences.spans) if rows[row] is None]
         t_embed = time.perf_counter()
@@ -273,4 +274,5 @@ def new_sentences(chunks: list[Chunk], rows: list[int | None], prev, dim: int) -
     src = np.asarray(copy_from, dtype=np.int64)
     if prev is not None and (src >= 0).any():
         vecs[src >= 0] = prev.sentences.floats(src[src >= 0])
-    return Sentences(arr, vecs)
+    # the previous rotation: quantizing a decoded row again gives its codes back, so reused rows never drift
+    return Sentences(arr, vecs, rotation=prev.sentences.rotation if prev is not None else None)

@@ -167,8 +167,7 @@ class MilvusWriter:
              "start": c.start, "end": c.end, "lang": c.lang, "text": _fit(c.text),
              "keywords": _fit(" ".join(search_tokens(c.text))), "vector": batch.vectors[i].tolist()}
             for i, (c, s) in enumerate(zip(batch.chunks, batch.seqs, strict=True))])
-        q, scales = batch.sentences.quantized()  # the values the FAISS store keeps (int8 with a scale per row)
-        floats = q.astype(np.float32) * scales[:, None]
+        floats = batch.sentences.stored().floats()  # the values the FAISS store keeps (4-bit codes)
         new = batch.chunks
         _insert(self.client, sentences_c, [
             {"chunk_id": new[r].id, "doc_id": new[r].doc_id, "doc_gen": self._doc_gen(new[r].doc_id),

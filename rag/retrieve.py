@@ -88,7 +88,7 @@ class Retriever:
         if ix.sentence_flat is None:
             import faiss
 
-            flat = faiss.IndexFlatIP(ix.sentences.vectors.shape[1])
+            flat = faiss.IndexFlatIP(ix.manifest.dim)
             flat.add(ix.sentences.floats())
             ix.sentence_flat = flat
         scores, ids = ix.sentence_flat.search(qv.reshape(1, -1).astype(np.float32), min(m, 4 * n))
@@ -110,7 +110,7 @@ class Retriever:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         first = np.cumsum(lengths) - lengths  # each row's first position in `sent`
         sent = np.repeat(starts - first, lengths) + np.arange(lengths.sum())
-        sims = sent_store.floats(sent) @ qv.astype(np.float32)
+        sims = sent_store.scores(sent, qv)
         best = np.maximum.reduceat(sims, first)  # best sentence of each row (rows are contiguous)
         order = np.argsort(-best, kind="stable")[:n]
         return rows[order], best[order]

@@ -2,7 +2,8 @@
 
     index/
       CURRENT              name of the live generation (replaced atomically)
-      gen-<time>-<pid>/    manifest.json, chunks.jsonl, vectors.npy, dense.faiss, bm25/
+      gen-<time>-<pid>/    manifest.json, chunks.jsonl, dense.faiss (chunk vectors and search graph),
+                           sentence_{spans,codes,scales}.npy, bm25/
       .lock, .lock.pid     held by the one running build (filelock), and its process id
 
 A build writes a complete new generation, fsyncs it, then swaps CURRENT with os.replace:
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,7 +33,7 @@ from .records import Chunk, DocInfo
 if TYPE_CHECKING:
     from .settings import Settings
 
-FORMAT_VERSION = 3  # 3: sentence vectors int8 with a scale per row, chunk vectors float16
+FORMAT_VERSION = 4  # 4: sentence vectors as rotated 4-bit codes; chunk vectors only in the search index
 EXACT_MAX = 5_000  # exact search up to this many chunks (it reads every vector: ~3 ms per 10k), HNSW above
 # HNSW graph over float16 vectors (half the memory of float32, same recall); parameters chosen with
 # bench/bench_retrieval.py (recall@10 against exact search, see docs/performance.md)
@@ -133,8 +135,7 @@ class LoadedIndex:
     path: Path
     manifest: Manifest
     chunks: list[Chunk]
-    vectors: np.ndarray  # (n, dim) float16, memory-mapped (FAISS keeps the vectors it searches)
-    dense: Any  # faiss.Index
+    dense: Any  # faiss.Index: it holds the chunk vectors (float32 up to EXACT_MAX chunks, float16 above)
     keyword: KeywordIndex
     sentences: Sentences
 
@@ -146,8 +147,11 @@ class LoadedIndex:
             self._rows = {c.id: i for i, c in enumerate(self.chunks)}
         return self._rows[chunk_id]
 
-    def chunk_vectors(self, rows: list[int]) -> np.ndarray:
-        return np.asarray(self.vectors[rows], dtype=np.float32)
+    def chunk_vectors(self, rows: list[int] | np.ndarray) -> np.ndarray:
+        """Chunk vectors of `rows` (float32), read back from the search index: no second copy on disk."""
+        if self.dense is None or not len(rows):
+            return np.zeros((0, self.manifest.dim), np.float32)
+        return self.dense.reconstruct_batch(np.asarray(rows, dtype=np.int64))
 
     def chunk_sentences(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Spans (m, 2) relative to the chunk text, and vectors (m, dim) of chunk `row`'s sentences."""
@@ -166,28 +170,61 @@ class LoadedIndex:
 class Sentences:
     """Sentence-level vectors of every chunk: used to pick the best sentences for the prompt and to
     check that cited passages support the answer. Rows of `spans` are (chunk_row, start, end).
-    On disk the vectors are int8 with one scale per row (a quarter of float32; cosines change by
-    about 1e-4); while an index is being built they are float32 and `scales` is None."""
+
+    On disk each vector is turned by a fixed random rotation (which spreads the model's few large
+    components over all of them) and stored as 4-bit codes, two per byte, with one scale per row: an
+    eighth of float32. A query-sentence similarity changes by about 0.005 (see docs/performance.md).
+    Quantizing a decoded row again gives the same codes, so reused rows do not drift across builds.
+    While an index is being built the vectors are float and `scales` is None."""
 
     spans: np.ndarray  # (m, 3) int32
-    vectors: np.ndarray  # (m, dim) int8 with `scales`, or float
-    scales: np.ndarray | None = None  # (m,) float32: row i is vectors[i] * scales[i]
+    vectors: np.ndarray  # (m, dim) float while building; on disk (m, ceil(dim / 2)) uint8 codes
+    scales: np.ndarray | None = None  # (m,) float32: a code k in -7..7 means k * scale (rotated)
+    rotation: np.ndarray | None = None  # (dim, dim) orthogonal: codes are of vector @ rotation.T
     _ranges: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def floats(self, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
         """The vectors of `rows` as float32."""
         if self.scales is None:
             return np.asarray(self.vectors[rows], dtype=np.float32)
-        return self.vectors[rows].astype(np.float32) * self.scales[rows][:, None]
+        return self._rotated(rows) @ self.rotation
 
-    def quantized(self) -> tuple[np.ndarray, np.ndarray]:
-        """(int8 vectors, float32 scales): each row scaled so that its largest component is 127."""
+    def scores(self, rows: slice | np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Inner products of the vectors of `rows` with `q` (the query is rotated, not every row)."""
+        q = np.asarray(q, dtype=np.float32)
+        if self.scales is None:
+            return self.floats(rows) @ q
+        return self._rotated(rows) @ (self.rotation @ q)
+
+    def _rotated(self, rows: slice | np.ndarray) -> np.ndarray:
+        dim = self.rotation.shape[0]
+        codes = np.asarray(self.vectors[rows])
+        return _NIBBLES[codes].reshape(len(codes), 2 * codes.shape[1])[:, :dim] * self.scales[rows][:, None]
+
+    def quantized(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(uint8 codes, float32 scales, rotation) as stored. While building, `rotation` is the previous
+        index's (so reused rows keep their codes) or None for the fixed one."""
         if self.scales is not None:
-            return np.asarray(self.vectors), np.asarray(self.scales)
-        v = np.asarray(self.vectors, dtype=np.float32)
-        scales = np.abs(v).max(axis=1) / 127 if len(v) else np.zeros(0, np.float32)
-        scales[scales == 0] = 1.0
-        return np.round(v / scales[:, None]).astype(np.int8), scales.astype(np.float32)
+            return np.asarray(self.vectors), np.asarray(self.scales), np.asarray(self.rotation)
+        m, dim = self.vectors.shape
+        rot = self.rotation if self.rotation is not None and self.rotation.shape == (dim, dim) else random_rotation(dim)
+        codes = np.zeros((m, (dim + 1) // 2), np.uint8)
+        scales = np.ones(m, np.float32)
+        for a in range(0, m, 50_000):  # blocks: a million chunks' sentences do not fit as float32
+            x = np.asarray(self.vectors[a:a + 50_000], dtype=np.float32) @ rot.T
+            s = np.abs(x).max(axis=1) / 7 if len(x) else np.zeros(0, np.float32)
+            s[s == 0] = 1.0
+            k = (np.clip(np.round(x / s[:, None]), -7, 7) + 8).astype(np.uint8)
+            if dim % 2:
+                k = np.concatenate([k, np.full((len(k), 1), 8, np.uint8)], axis=1)
+            codes[a:a + len(k)] = k[:, 0::2] | (k[:, 1::2] << 4)
+            scales[a:a + len(k)] = s
+        return codes, scales, rot.astype(np.float32)
+
+    def stored(self) -> Sentences:
+        """These sentences as the index stores them (quantized), for stores that keep floats."""
+        codes, scales, rot = self.quantized()
+        return Sentences(self.spans, codes, scales, rot)
 
     @property
     def ranges(self) -> np.ndarray:
@@ -199,6 +236,20 @@ class Sentences:
             ends = np.searchsorted(rows, np.arange(n), side="right")
             self._ranges = np.stack([starts, ends], axis=1)
         return self._ranges
+
+
+# byte -> its two 4-bit codes (low nibble first) as signed values -8..7
+_NIBBLES = np.stack([(np.arange(256) & 15) - 8, (np.arange(256) >> 4) - 8], axis=1).astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def random_rotation(dim: int, seed: int = 4268) -> np.ndarray:
+    """The fixed random orthogonal matrix of the sentence codes. NumPy keeps RandomState's stream
+    unchanged across versions, so every build and load makes the same matrix (about 50 ms at 768)."""
+    q, r = np.linalg.qr(np.random.RandomState(seed).standard_normal((dim, dim)))
+    rot = (q * np.sign(np.diag(r))).astype(np.float32)
+    rot.flags.writeable = False
+    return rot
 
 
 def current_generation(root: Path) -> Path | None:
@@ -255,11 +306,10 @@ def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vector
     with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
-    np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float16))  # the search index has its own copy
     np.save(tmp / "sentence_spans.npy", np.ascontiguousarray(sentences.spans, dtype=np.int32))
-    sent_vectors, sent_scales = sentences.quantized()
-    np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(sent_vectors, dtype=np.int8))
-    np.save(tmp / "sentence_scales.npy", np.ascontiguousarray(sent_scales, dtype=np.float32))
+    codes, scales, _ = sentences.quantized()
+    np.save(tmp / "sentence_codes.npy", codes)
+    np.save(tmp / "sentence_scales.npy", scales)
     dense = build_dense(vectors, progress) if len(chunks) else None
     manifest.faiss_type = type(dense).__name__ if dense is not None else "none"
     if dense is not None:
@@ -325,18 +375,18 @@ def load_index(root: Path, expect_model: str | None = None) -> LoadedIndex:
     try:
         with open(gen / "chunks.jsonl", encoding="utf-8") as f:
             chunks = [Chunk.from_json(json.loads(line)) for line in f]
-        vectors = _mapped(gen / "vectors.npy")
         dense = faiss.read_index(str(gen / "dense.faiss")) if m.n_chunks else None
         keyword = KeywordIndex.load(gen / "bm25", m.n_chunks)
-        sentences = Sentences(_mapped(gen / "sentence_spans.npy"), _mapped(gen / "sentence_vectors.npy"),
-                              _mapped(gen / "sentence_scales.npy"))
+        sentences = Sentences(_mapped(gen / "sentence_spans.npy"), _mapped(gen / "sentence_codes.npy"),
+                              _mapped(gen / "sentence_scales.npy"), random_rotation(m.dim))
     except (OSError, ValueError, KeyError, RuntimeError) as e:
         raise IndexError_(f"index files in {gen} are damaged ({type(e).__name__}): run `rag index --rebuild`") from None
-    if len(chunks) != m.n_chunks or vectors.shape != (m.n_chunks, m.dim) or (dense and dense.ntotal != m.n_chunks):
+    if len(chunks) != m.n_chunks or (dense is not None and (dense.ntotal != m.n_chunks or dense.d != m.dim)):
         raise IndexError_(f"index in {gen} is inconsistent with its manifest: run `rag index --rebuild`")
-    if len(sentences.spans) != len(sentences.vectors) or len(sentences.vectors) != len(sentences.scales) or (len(sentences.spans) and sentences.ranges.shape[0] > m.n_chunks):
+    if len(sentences.spans) != len(sentences.vectors) or len(sentences.vectors) != len(sentences.scales) or (
+            sentences.rotation.shape != (m.dim, m.dim)) or (len(sentences.spans) and sentences.ranges.shape[0] > m.n_chunks):
         raise IndexError_(f"sentence index in {gen} is inconsistent: run `rag index --rebuild`")
-    return LoadedIndex(gen, m, chunks, vectors, dense, keyword, sentences)
+    return LoadedIndex(gen, m, chunks, dense, keyword, sentences)
 
 
 def _mapped(path: Path) -> np.ndarray:

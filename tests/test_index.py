@@ -37,7 +37,7 @@ def test_incremental_updates(fake_settings, corpus):
     ix = load_index(fake_settings.index_path)
     assert rem.docs_removed == 1 and rem.chunks_embedded == 0
     assert not any(c.doc_id == "001_53cdb50f1de54eeb" for c in ix.chunks)
-    assert len(ix.chunks) == ix.dense.ntotal == ix.vectors.shape[0]
+    assert len(ix.chunks) == ix.dense.ntotal == len(ix.chunk_vectors(np.arange(len(ix.chunks))))
 
 
 def test_reused_vectors_equal_fresh_ones(fake_settings, corpus):
@@ -47,7 +47,7 @@ def test_reused_vectors_equal_fresh_ones(fake_settings, corpus):
     build_index(fake_settings, emb, quiet=True)
     ix = load_index(fake_settings.index_path)
     fresh = emb.embed([c.text for c in ix.chunks], kind="document")
-    assert abs(fresh - ix.vectors).max() < 1e-3  # float16 on disk
+    assert abs(fresh - ix.chunk_vectors(np.arange(len(ix.chunks)))).max() < 1e-3  # read back from the search index
 
 
 def test_model_change_forces_full_rebuild(fake_settings):
@@ -185,19 +185,29 @@ def test_large_index_rescores_candidates_like_the_full_sentence_search(fake_sett
     assert len(retriever.sentences(qv, 10, None)[0]) == 0
 
 
-def test_int8_sentence_vectors_keep_cosines():
+def test_4bit_sentence_vectors_keep_similarities_and_do_not_drift():
     rng = np.random.default_rng(0)
     v = rng.standard_normal((200, 768)).astype(np.float32)
+    v[:, :4] *= 12  # a few large components, like the real model's
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     v[0] = 0.0  # an empty row stays zero
-    q8, scales = store.Sentences(np.zeros((200, 3), np.int32), v).quantized()
-    assert q8.dtype == np.int8 and scales.dtype == np.float32
-    back = store.Sentences(np.zeros((200, 3), np.int32), q8, scales)
+    codes, scales, rot = store.Sentences(np.zeros((200, 3), np.int32), v).quantized()
+    assert codes.dtype == np.uint8 and codes.shape == (200, 384) and scales.dtype == np.float32
+    assert np.allclose(rot @ rot.T, np.eye(768), atol=1e-5)
+    back = store.Sentences(np.zeros((200, 3), np.int32), codes, scales, rot)
     rows = np.array([5, 1, 199])
     q = v[7]
-    assert np.abs(back.floats(rows) @ q - v[rows] @ q).max() < 2e-3
-    assert np.abs(back.floats(slice(1, None)) @ v[1:].T - v[1:] @ v[1:].T).max() < 2e-3
+    assert np.abs(back.floats(rows) @ q - v[rows] @ q).max() < 0.02
+    assert np.abs(back.scores(rows, q) - v[rows] @ q).max() < 0.02
+    assert np.allclose(back.scores(rows, q), back.floats(rows) @ q, atol=1e-5)
+    sims, true = back.floats(slice(1, None)) @ v[1:].T, v[1:] @ v[1:].T
+    assert np.abs(sims - true).std() < 0.006
     assert not back.floats(slice(0, 1)).any()
+    # a rebuild reuses decoded rows: with the same rotation they get the same codes back
+    again = store.Sentences(np.zeros((200, 3), np.int32), back.floats(), rotation=rot).quantized()
+    assert np.array_equal(again[0], codes) and np.allclose(again[1], scales)
+    odd = store.Sentences(np.zeros((3, 3), np.int32), v[1:4, :7].copy()).stored()  # odd widths pad a code
+    assert odd.vectors.shape == (3, 4) and odd.floats().shape == (3, 7)
 
 
 def test_large_collections_get_a_float16_hnsw_graph_that_finds_the_exact_neighbours(monkeypatch, tmp_path):
@@ -213,6 +223,8 @@ def test_large_collections_get_a_float16_hnsw_graph_that_finds_the_exact_neighbo
     faiss.write_index(index, str(tmp_path / "d.faiss"))
     loaded = faiss.read_index(str(tmp_path / "d.faiss"))
     assert loaded.hnsw.efSearch == store.ef_search(3000)
+    rows = np.array([0, 7, 2999])  # the chunk vectors are read back from the graph's float16 copy
+    assert np.array_equal(loaded.reconstruct_batch(rows), vecs[rows].astype(np.float16).astype(np.float32))
     queries = vecs[:50] + 0.1 * rng.standard_normal((50, 32)).astype(np.float32)
     exact = np.argsort(-(queries @ vecs.T), axis=1)[:, :10]
     found = loaded.search(queries, 10)[1]
@@ -231,7 +243,8 @@ def test_changing_how_sentence_vectors_are_made_rebuilds(fake_settings):
     spans, vecs = ix.chunk_sentences(0)
     text = ix.chunks[0].text
     fresh = HashEmbedder(256).embed([text[a:b] for a, b in spans])
-    assert np.abs(np.asarray(vecs, np.float32) - fresh).max() < 1e-2  # float16 on disk
+    cos = (vecs * fresh).sum(axis=1) / np.linalg.norm(vecs, axis=1)
+    assert cos.min() > 0.97  # 4-bit codes on disk
 
 
 def test_an_index_of_an_older_format_is_rebuilt_with_a_plain_reason(fake_settings):
