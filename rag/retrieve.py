@@ -16,7 +16,9 @@ nothing useful, and it must not push the cross-lingual dense matches out of the 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -27,6 +29,12 @@ from .store import Index, LoadedIndex
 
 RRF_K = 60
 SENTENCE_SEARCH_MAX = 20_000  # sentences searched exhaustively; above, candidates are re-scored
+
+
+@lru_cache(maxsize=1)
+def _legs() -> ThreadPoolExecutor:
+    """Threads for the keyword leg (one per concurrent question, up to the two cores' worth)."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyword-leg")
 
 
 def rrf(rankings: list[list[int]], weights: list[float], k: int = RRF_K) -> list[tuple[int, float]]:
@@ -119,12 +127,15 @@ class Retriever:
         """The top `k` fused hits for `query`, overlapping chunks removed and documents kept diverse."""
         k = k or self.settings.k
         w_kw = self.settings.keyword_weight if keyword_weight is None else keyword_weight
+        n = self.settings.candidates
         t0 = time.perf_counter()
+        # The keyword leg needs no query vector: it runs on another thread while the query is embedded
+        # and the dense leg searches (both release the GIL), so the legs take the longer one's time.
+        keyword = _legs().submit(self.keyword, query, n) if w_kw > 0 else None
         qv = self.embedder.embed([query], kind="query")[0]
         t1 = time.perf_counter()
-        n = self.settings.candidates
         d_ids, d_scores = self.dense(qv, n)
-        k_ids = self.keyword(query, n)[0] if w_kw > 0 else np.zeros(0, np.int64)
+        k_ids = keyword.result()[0] if keyword is not None else np.zeros(0, np.int64)
         w_s = self.settings.sentence_weight
         s_ids = self.sentences(qv, n, np.concatenate([d_ids, k_ids]))[0] if w_s > 0 else np.zeros(0, np.int64)
         fused = rrf([d_ids.tolist(), s_ids.tolist(), k_ids.tolist()], [1.0, w_s, w_kw])

@@ -187,7 +187,8 @@ class Sentences:
         """The vectors of `rows` as float32."""
         if self.scales is None:
             return np.asarray(self.vectors[rows], dtype=np.float32)
-        return self._rotated(rows) @ self.rotation
+        # in float64, so that a row decodes to the same float32 values whatever the batch around it
+        return (self._rotated(rows).astype(np.float64) @ self.rotation.astype(np.float64)).astype(np.float32)
 
     def scores(self, rows: slice | np.ndarray, q: np.ndarray) -> np.ndarray:
         """Inner products of the vectors of `rows` with `q`, straight from the codes: the query is
@@ -221,8 +222,9 @@ class Sentences:
         codes = np.zeros((m, (dim + 1) // 2), np.uint8)
         scales = np.ones(m, np.float32)
         for a in range(0, m, 50_000):  # blocks: a million chunks' sentences do not fit as float32
-            x = np.asarray(self.vectors[a:a + 50_000], dtype=np.float32) @ rot.T
-            s = np.abs(x).max(axis=1) / 7 if len(x) else np.zeros(0, np.float32)
+            # float64: a row gets the same codes whatever the batch around it (float32 products are not)
+            x = np.asarray(self.vectors[a:a + 50_000], dtype=np.float64) @ rot.T.astype(np.float64)
+            s = (np.abs(x).max(axis=1) / 7).astype(np.float32).astype(np.float64) if len(x) else np.zeros(0)
             s[s == 0] = 1.0
             k = (np.clip(np.round(x / s[:, None]), -7, 7) + 8).astype(np.uint8)
             if dim % 2:
