@@ -193,12 +193,14 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
         if changed:
             manifest = new_manifest(settings, embedder, len(chunks), doc_entries)
             large = uses_graph(len(chunks))  # small indexes are written in a second or two: no bars
-            with tqdm(total=len(chunks), unit="chunk", desc="building search graph", disable=quiet or not large,
-                      file=sys.stderr) as bar, \
+            with tqdm(total=len(sentences.spans), unit="sentence", desc="sentence codes", disable=quiet or not large,
+                      file=sys.stderr) as s_bar, \
+                    tqdm(total=len(chunks), unit="chunk", desc="building search graph", disable=quiet or not large,
+                         file=sys.stderr) as bar, \
                     tqdm(total=len(chunks), unit="chunk", desc="keyword index (word splitting)",
                          disable=quiet or not large, file=sys.stderr) as kw_bar:
                 write_generation(root, manifest, chunks, vectors, sentences, progress=bar.update,
-                                 keyword_progress=kw_bar.update)
+                                 keyword_progress=kw_bar.update, sentence_progress=s_bar.update)
             summary.stages["write"] = time.perf_counter() - t_write
     summary.seconds = time.perf_counter() - t0
     return summary

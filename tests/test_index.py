@@ -276,3 +276,16 @@ def test_a_running_pipeline_loads_a_generation_another_process_published(fake_se
     time.sleep(0.02)
     assert "4,321" in never.ask(q).text  # reload_check 0: the index loaded at start is kept
     assert pipe.ask(q).abstained  # the other one follows the build that removed the document
+
+
+def test_a_large_build_shows_progress_for_every_step_after_embedding(fake_settings, monkeypatch, capsys):
+    import faiss
+
+    monkeypatch.setattr(store, "EXACT_MAX", 10)  # the 45 seed chunks count as a large collection
+    s = build_index(fake_settings, HashEmbedder(256), quiet=False)
+    err = capsys.readouterr().err
+    ix = load_index(fake_settings.index_path)
+    n_sent = len(ix.sentences.spans)
+    assert "sentence codes: 100%" in err and f"{n_sent}/{n_sent}" in err
+    assert "building search graph: 100%" in err and "keyword index (word splitting): 100%" in err
+    assert f"{s.chunks_total}/{s.chunks_total}" in err and isinstance(ix.dense, faiss.IndexHNSWSQ)
