@@ -173,7 +173,8 @@ class Sentences:
 
     On disk each vector is turned by a fixed random rotation (which spreads the model's few large
     components over all of them) and stored as 4-bit codes, two per byte, with one scale per row: an
-    eighth of float32. A query-sentence similarity changes by about 0.005 (see docs/performance.md).
+    eighth of float32. A query-sentence similarity moves by about 0.003 (standard deviation; see
+    docs/performance.md).
     Quantizing a decoded row again gives the same codes, so reused rows do not drift across builds.
     While an index is being built the vectors are float and `scales` is None."""
 
@@ -182,13 +183,16 @@ class Sentences:
     scales: np.ndarray | None = None  # (m,) float32: a code k in -7..7 means k * scale (rotated)
     rotation: np.ndarray | None = None  # (dim, dim) orthogonal: codes are of vector @ rotation.T
     _ranges: np.ndarray | None = field(default=None, init=False, repr=False)
+    _rotation64: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def floats(self, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
         """The vectors of `rows` as float32."""
         if self.scales is None:
             return np.asarray(self.vectors[rows], dtype=np.float32)
         # in float64, so that a row decodes to the same float32 values whatever the batch around it
-        return (self._rotated(rows).astype(np.float64) @ self.rotation.astype(np.float64)).astype(np.float32)
+        if self._rotation64 is None:
+            self._rotation64 = self.rotation.astype(np.float64)
+        return (self._rotated(rows).astype(np.float64) @ self._rotation64).astype(np.float32)
 
     def scores(self, rows: slice | np.ndarray, q: np.ndarray) -> np.ndarray:
         """Inner products of the vectors of `rows` with `q`, straight from the codes: the query is
