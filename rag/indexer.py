@@ -173,6 +173,12 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
                 rows.append(None)
             doc_entries[doc.id] = doc_entry(doc, new_chunks)
         summary.docs_removed = sum(1 for d in old_docs if d not in doc_entries)
+        if prev is not None and not (summary.docs_added or summary.docs_changed or summary.docs_removed):
+            # nothing changed: do not read back (and decode) every stored vector just to write none
+            summary.chunks_total = len(chunks)
+            summary.stages.update(chunk=time.perf_counter() - t_chunk, embed=0.0)
+            summary.seconds = time.perf_counter() - t0
+            return summary
         vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
         reused = [(i, r) for i, r in enumerate(rows) if r is not None]
         for a in range(0, len(reused), 100_000):  # read back from the previous search index

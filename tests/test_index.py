@@ -21,8 +21,10 @@ def test_incremental_updates(fake_settings, corpus):
     emb = HashEmbedder(256)
     first = build_index(fake_settings, emb, quiet=True)
     assert (first.docs_added, first.chunks_embedded) == (5, first.chunks_total)
+    live = store.current_generation(fake_settings.index_path)
     again = build_index(fake_settings, emb, quiet=True)
-    assert (again.docs_unchanged, again.chunks_embedded) == (5, 0)
+    assert (again.docs_unchanged, again.chunks_embedded, again.chunks_total) == (5, 0, first.chunks_total)
+    assert store.current_generation(fake_settings.index_path) == live and "write" not in again.stages
 
     changed = corpus / "004_2480b54b5f9018f0.txt"
     changed.write_text(changed.read_text() + "\n\nA new closing paragraph about chips.", encoding="utf-8")
