@@ -195,19 +195,18 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
         summary.stages["embed"] = t_write - t_embed
         summary.chunks_embedded = len(to_embed)
         summary.chunks_total = len(chunks)
-        changed = summary.docs_added or summary.docs_changed or summary.docs_removed or prev is None
-        if changed:
-            manifest = new_manifest(settings, embedder, len(chunks), doc_entries)
-            large = uses_graph(len(chunks))  # small indexes are written in a second or two: no bars
-            with tqdm(total=len(sentences.spans), unit="sentence", desc="sentence codes", disable=quiet or not large,
-                      file=sys.stderr) as s_bar, \
-                    tqdm(total=len(chunks), unit="chunk", desc="building search graph", disable=quiet or not large,
-                         file=sys.stderr) as bar, \
-                    tqdm(total=len(chunks), unit="chunk", desc="keyword index (word splitting)",
-                         disable=quiet or not large, file=sys.stderr) as kw_bar:
-                write_generation(root, manifest, chunks, vectors, sentences, progress=bar.update,
-                                 keyword_progress=kw_bar.update, sentence_progress=s_bar.update)
-            summary.stages["write"] = time.perf_counter() - t_write
+        # something changed (a run that changed nothing returned above): write a new generation
+        manifest = new_manifest(settings, embedder, len(chunks), doc_entries)
+        large = uses_graph(len(chunks))  # small indexes are written in a second or two: no bars
+        with tqdm(total=len(sentences.spans), unit="sentence", desc="sentence codes", disable=quiet or not large,
+                  file=sys.stderr) as s_bar, \
+                tqdm(total=len(chunks), unit="chunk", desc="building search graph", disable=quiet or not large,
+                     file=sys.stderr) as bar, \
+                tqdm(total=len(chunks), unit="chunk", desc="keyword index (word splitting)",
+                     disable=quiet or not large, file=sys.stderr) as kw_bar:
+            write_generation(root, manifest, chunks, vectors, sentences, progress=bar.update,
+                             keyword_progress=kw_bar.update, sentence_progress=s_bar.update)
+        summary.stages["write"] = time.perf_counter() - t_write
     summary.seconds = time.perf_counter() - t0
     return summary
 

@@ -227,9 +227,10 @@ class Sentences:
         rot = self.rotation if self.rotation is not None and self.rotation.shape == (dim, dim) else random_rotation(dim)
         codes = np.zeros((m, (dim + 1) // 2), np.uint8)
         scales = np.ones(m, np.float32)
+        # float64: a row gets the same codes whatever the batch around it (float32 products are not)
+        rot_t64 = rot.T.astype(np.float64)
         for a in range(0, m, 50_000):  # blocks: a million chunks' sentences do not fit as float32
-            # float64: a row gets the same codes whatever the batch around it (float32 products are not)
-            x = np.asarray(self.vectors[a:a + 50_000], dtype=np.float64) @ rot.T.astype(np.float64)
+            x = np.asarray(self.vectors[a:a + 50_000], dtype=np.float64) @ rot_t64
             s = (np.abs(x).max(axis=1) / 7).astype(np.float32).astype(np.float64) if len(x) else np.zeros(0)
             s[s == 0] = 1.0
             k = (np.clip(np.round(x / s[:, None]), -7, 7) + 8).astype(np.uint8)
@@ -239,7 +240,7 @@ class Sentences:
             scales[a:a + len(k)] = s
             if progress:
                 progress(len(k))
-        return codes, scales, rot.astype(np.float32)
+        return codes, scales, rot
 
     def stored(self) -> Sentences:
         """These sentences as the index stores them (quantized), for stores that keep floats."""
