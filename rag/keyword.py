@@ -38,6 +38,10 @@ class KeywordIndex:
         path.mkdir(parents=True, exist_ok=True)
         if self.bm25 is not None:
             self.bm25.save(str(path), show_progress=False)
+            # Each word's score in each chunk as float16 (about 3 significant digits, ample for ranking by a
+            # sum of a few scores): half of the largest file. Loading takes either dtype.
+            scores = path / "data.csc.index.npy"
+            np.save(scores, np.load(scores).astype(np.float16))
 
     @classmethod
     def load(cls, path: Path, size: int) -> KeywordIndex:

@@ -2,7 +2,7 @@
 
     index/
       CURRENT              name of the live generation (replaced atomically)
-      gen-<time>-<pid>/    manifest.json, chunks.jsonl, dense.faiss (chunk vectors and search graph),
+      gen-<time>-<pid>/    manifest.json, chunks.jsonl.gz, dense.faiss (chunk vectors and search graph),
                            sentence_{spans,codes,scales}.npy, bm25/
       .lock, .lock.pid     held by the one running build (filelock), and its process id
 
@@ -12,10 +12,12 @@ a process killed at any moment leaves either the old or the new index loadable.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ from .records import Chunk, DocInfo
 if TYPE_CHECKING:
     from .settings import Settings
 
+CHUNKS_FILE = "chunks.jsonl.gz"  # chunk texts and ids; generations written before 2026-11-27 have chunks.jsonl
 FORMAT_VERSION = 4  # 4: sentence vectors as rotated 4-bit codes; chunk vectors only in the search index
 EXACT_MAX = 5_000  # exact search up to this many chunks (it reads every vector: ~3 ms per 10k), HNSW above
 # HNSW graph over float16 vectors (half the memory of float32, same recall); parameters chosen with
@@ -321,7 +324,7 @@ def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vector
     gen = root / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = gen.with_name(gen.name + ".tmp")
     tmp.mkdir()
-    with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+    with gzip.open(tmp / CHUNKS_FILE, "wt", encoding="utf-8") as f:  # a third of the plain file's size
         for c in chunks:
             f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
     np.save(tmp / "sentence_spans.npy", np.ascontiguousarray(sentences.spans, dtype=np.int32))
@@ -391,13 +394,12 @@ def load_index(root: Path, expect_model: str | None = None) -> LoadedIndex:
     if expect_model and m.embed_model != expect_model:
         raise IndexError_(f"index was built with {m.embed_model}, settings say {expect_model}: run `rag index`")
     try:
-        with open(gen / "chunks.jsonl", encoding="utf-8") as f:
-            chunks = [Chunk.from_json(json.loads(line)) for line in f]
+        chunks = _read_chunks(gen)
         dense = faiss.read_index(str(gen / "dense.faiss")) if m.n_chunks else None
         keyword = KeywordIndex.load(gen / "bm25", m.n_chunks)
         sentences = Sentences(_mapped(gen / "sentence_spans.npy"), _mapped(gen / "sentence_codes.npy"),
                               _mapped(gen / "sentence_scales.npy"), random_rotation(m.dim))
-    except (OSError, ValueError, KeyError, RuntimeError) as e:
+    except (OSError, EOFError, zlib.error, ValueError, KeyError, RuntimeError) as e:
         raise IndexError_(f"index files in {gen} are damaged ({type(e).__name__}): run `rag index --rebuild`") from None
     if len(chunks) != m.n_chunks or (dense is not None and (dense.ntotal != m.n_chunks or dense.d != m.dim)):
         raise IndexError_(f"index in {gen} is inconsistent with its manifest: run `rag index --rebuild`")
@@ -405,6 +407,15 @@ def load_index(root: Path, expect_model: str | None = None) -> LoadedIndex:
             sentences.rotation.shape != (m.dim, m.dim)) or (len(sentences.spans) and sentences.ranges.shape[0] > m.n_chunks):
         raise IndexError_(f"sentence index in {gen} is inconsistent: run `rag index --rebuild`")
     return LoadedIndex(gen, m, chunks, dense, keyword, sentences)
+
+
+def _read_chunks(gen: Path) -> list[Chunk]:
+    """The chunks of a generation: gzip-compressed JSON lines, or plain ones in a generation written before."""
+    path = gen / CHUNKS_FILE
+    if not path.exists() and (gen / "chunks.jsonl").exists():
+        path = gen / "chunks.jsonl"
+    with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")) as f:
+        return [Chunk.from_json(json.loads(line)) for line in f]
 
 
 def _mapped(path: Path) -> np.ndarray:

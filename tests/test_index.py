@@ -1,3 +1,4 @@
+import gzip
 import json
 import os
 import subprocess
@@ -115,6 +116,24 @@ def test_damaged_manifest_names_the_fix(fake_settings):
     s = build_index(fake_settings, HashEmbedder(256), quiet=True, warn=lambda m: None)
     assert "unusable" in s.rebuilt_reason
     assert load_index(fake_settings.index_path).manifest.n_chunks == s.chunks_total
+
+
+def test_chunk_texts_are_compressed_and_older_plain_generations_still_load(fake_settings):
+    build_index(fake_settings, HashEmbedder(256), quiet=True)
+    gen = store.current_generation(fake_settings.index_path)
+    packed = gen / "chunks.jsonl.gz"
+    chunks = load_index(fake_settings.index_path).chunks
+    plain = gzip.decompress(packed.read_bytes())
+    assert packed.stat().st_size < len(plain) / 2 and not (gen / "chunks.jsonl").exists()
+    # a generation written before chunks were compressed: plain JSON lines, same chunks, no rebuild
+    (gen / "chunks.jsonl").write_bytes(plain)
+    packed.unlink()
+    assert load_index(fake_settings.index_path).chunks == chunks
+    # a truncated compressed file is reported as damage with the fix, not as a crash
+    (gen / "chunks.jsonl").unlink()
+    packed.write_bytes(gzip.compress(plain)[:-40])
+    with pytest.raises(IndexError_, match="damaged.*rag index --rebuild"):
+        load_index(fake_settings.index_path)
 
 
 def test_index_cli_json_summary(fake_settings):
