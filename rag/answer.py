@@ -378,7 +378,7 @@ class Pipeline:
             spans, vecs = index.chunk_sentences(row)
             keep = [i for i, (a, b) in enumerate(spans) if not is_instruction(chunk.text[a:b])]
             sentences = tuple(chunk.text[spans[i][0]:spans[i][1]] for i in keep)
-            info = index.doc_info(p.doc_id)  # the header the model saw (title, date) can support a claim too
+            info = index.doc_info(p.doc_id)  # the source's title and date can support a claim too ("the article of …")
             text = " ".join((info.title, info.date, *sentences)) if len(spans) else chunk.text
             out.append(SourcePassage(p.n, p.doc_id, p.chunk_id, text, sentences,
                                      np.asarray(vecs, dtype=np.float32)[keep]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 import numpy as np
 
@@ -33,7 +34,7 @@ SYSTEM = {
         "3. 用中文简短回答，一到三句话，每句话末尾写上依据的资料编号，例如[1]。资料是英文的也照样根据它用中文回答。\n"
         "4. 不同资料给出的数字不同时，分别写出每个数字和它的资料编号，不要合并。\n"
         "5. 资料中有相关内容时就根据它回答，哪怕只能部分回答；只有所有资料都与问题无关时，才只回答：资料中没有相关信息。\n\n"
-        "示例\n资料：\n[1] 《甲报》 全国共有500家软件企业。\n[2] \"Weekly B\" More than 600 software firms, half of them in the east.\n"
+        "示例\n资料：\n[1] 全国共有500家软件企业。\n[2] More than 600 software firms, half of them in the east.\n"
         "问题：全国有多少家软件企业？\n回答：全国有500家软件企业[1]。另一篇资料称超过600家[2]。"
     ),
     "en": (
@@ -46,8 +47,8 @@ SYSTEM = {
         "4. When passages give different figures, state each figure with its own passage number; do not blend them.\n"
         "5. If a passage is relevant, answer from it, even partly. Only when no passage is about the question, "
         "reply only: The documents do not contain this information.\n\n"
-        "Example\nPassages:\n[1] \"Daily A\" The country has 500 software companies.\n"
-        "[2] 《乙报》 全国软件企业超过600家，其中一半在东部。\n"
+        "Example\nPassages:\n[1] The country has 500 software companies.\n"
+        "[2] 全国软件企业超过600家，其中一半在东部。\n"
         "Question: How many software companies does the country have?\n"
         "Answer: The country has 500 software companies [1]. Another report gives more than 600 [2]."
     ),
@@ -130,13 +131,25 @@ def _short(title: str, limit: int = 40) -> str:
     return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 
-def format_passages(passages: Sequence[Passage], lang: str) -> str:
-    """Numbered passages, each led by its source's title. Dates stay out of the prompt: a date costs the
-    generator's tokenizer about 12 tokens (a third of a second per passage on an AVX2 CPU), the model
-    does not need it, and the per-source answers write each source's date by code."""
+def names_title(question: str, title: str) -> bool:
+    """The question names the source ("《人工智能加速赋能千行百业》一文中…"): they share a run of 6+ characters."""
+    title = title.rstrip("…")
+    if len(title) < 6:
+        return bool(title) and title in question
+    m = SequenceMatcher(None, question.lower(), title.lower(), autojunk=False).find_longest_match()
+    return m.size >= 6
+
+
+def format_passages(passages: Sequence[Passage], lang: str, question: str = "") -> str:
+    """Numbered passages. A source's title is shown only when the question names it: otherwise the small
+    generator took a title for an answer ("…由《人工智能加速赋能千行百业》研发的"), and titles were about 30
+    of the prompt's 180 tokens (two thirds of a second on an AVX2 CPU). Dates stay out too (12 tokens
+    each); per-source answers write each source's title and date by code."""
     lines = []
     for p in passages:
-        head = f"[{p.n}] " + (f"《{p.title}》" if lang == "zh" else f'"{p.title}"')
+        head = f"[{p.n}]"
+        if p.title and names_title(question, p.title):
+            head += " " + (f"《{p.title}》" if lang == "zh" else f'"{p.title}"')
         lines.append(f"{head} {p.text}")
     return "\n".join(lines)
 
@@ -145,7 +158,7 @@ def build_messages(question: str, lang: str, passages: Sequence[Passage]) -> lis
     """Chat messages: the fixed system prompt first (its tokens are reused across questions)."""
     lang = lang if lang in SYSTEM else "en"
     head, qlabel, tail = _USER[lang]
-    user = f"{head}\n{format_passages(passages, lang)}\n{qlabel}{question}\n{tail}"
+    user = f"{head}\n{format_passages(passages, lang, question)}\n{qlabel}{question}\n{tail}"
     return [{"role": "system", "content": SYSTEM[lang]}, {"role": "user", "content": user}]
 
 

@@ -36,10 +36,15 @@ def test_prompt_is_in_the_question_language_and_numbers_passages():
           Passage(2, "c2", "d2", "人工智能", "", "企业数量超4500家。")]
     zh = build_messages("上海有多少家企业？", "zh", ps)
     assert zh[0]["content"] == SYSTEM["zh"] and "问题：上海有多少家企业？" in zh[1]["content"]
-    assert "[1] 《Shanghai AI》 Shanghai has 1,149 firms." in zh[1]["content"]
+    assert "[1] Shanghai has 1,149 firms." in zh[1]["content"]  # titles cost tokens and were taken for answers
     assert "2021-07-07" not in zh[1]["content"]  # dates cost the generator tokens; per-source answers add them by code
     en = build_messages("How many firms?", "en", ps)
-    assert en[0]["content"] == SYSTEM["en"] and '[2] "人工智能" 企业数量超4500家。' in en[1]["content"]
+    assert en[0]["content"] == SYSTEM["en"] and "[2] 企业数量超4500家。" in en[1]["content"]
+    # a question that names its source sees the titles that it names, and only those
+    ps[1] = Passage(2, "c2", "d2", "人工智能加速赋能千行百业", "", "企业数量超4500家。")
+    named = build_messages("《人工智能加速赋能千行百业》一文中，企业有多少家？", "zh", ps)[1]["content"]
+    assert "[2] 《人工智能加速赋能千行百业》 企业数量超4500家。" in named and "Shanghai AI" not in named
+    assert '"Shanghai AI"' in build_messages("What does the Shanghai AI report say?", "en", ps)[1]["content"]
 
 
 def test_fit_budget_drops_lowest_ranked_passages():

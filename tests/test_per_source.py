@@ -28,7 +28,7 @@ class EchoGenerator:
         if self.reply is not None:
             yield self.reply
             return
-        m = re.search(r"^\[(\d+)\][^\n]*?[》\"]\s*(?:\([^)]*\)\s*)?([^。.\n]*[。.])", user, re.M)
+        m = re.search(r"^\[(\d+)\](?:\s*(?:《[^》]*》|\"[^\"]*\"))?\s*([^。.\n]*[。.])", user, re.M)
         yield f"{m.group(2)[:-1]}[{m.group(1)}]{m.group(2)[-1]}"
 
 
