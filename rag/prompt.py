@@ -142,8 +142,8 @@ def names_title(question: str, title: str) -> bool:
 
 def format_passages(passages: Sequence[Passage], lang: str, question: str = "") -> str:
     """Numbered passages. A source's title is shown only when the question names it: otherwise the small
-    generator took a title for an answer ("…由《人工智能加速赋能千行百业》研发的"), and titles were about 30
-    of the prompt's 180 tokens (two thirds of a second on an AVX2 CPU). Dates stay out too (12 tokens
+    generator took a title for an answer ("…由《人工智能加速赋能千行百业》研发的"), and titles were about 26
+    of the user message's 180 tokens (half a second on an AVX2 CPU). Dates stay out too (12 tokens
     each); per-source answers write each source's title and date by code."""
     lines = []
     for p in passages:

@@ -66,7 +66,7 @@ class Settings:
     max_new_tokens: int = 120  # short answers: decoding runs at about 20 tokens/s on 2 cores
     retry_budget: int = 0  # evidence tokens for one retry after a refused or unsupported draft (0: no retry). Off:
     # on the seed set 360 tokens turned 5 false abstentions into right answers and 9 abstentions into wrong ones;
-    # with the judge acting (eleventh session) 6 right and 7 wrong, and the total time p95 went 15 -> 26.5 s
+    # with the judge acting (eleventh session) 6 right and 7 wrong, and the total time p50 went 9.1 -> 11.9 s
     prompt_budget: str = "auto"  # tokens of evidence sentences, or auto: sized from the generator's measured
     # prompt speed for target_ttft (on a 2-core AVX2 machine about 80 tokens, with AVX-512 about 340)
     target_ttft: float = 3.0  # seconds to the first answer token that `prompt_budget = "auto"` aims at
