@@ -353,7 +353,8 @@ class Pipeline:
         passages; the extractive backend picks a passage sentence itself."""
         if isinstance(self.generator, ExtractiveGenerator):
             return self.generator.answer(question, passages)
-        return self.generator.stream(build_messages(question, lang, passages), max_tokens=self.settings.max_new_tokens)
+        return self.generator.stream(build_messages(question, lang, passages), max_tokens=self.settings.max_new_tokens,
+                                     lang=lang)  # kept in the answer's language (rag/script_guard.py)
 
     def _judge(self, question: str, v: Verified, index: Index) -> float | None:
         """P(yes) from the generator asked whether the evidence sentences of the supported citations state

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from .cite import QUOTED, strip_markers
 from .errors import RagError
 from .settings import Settings
-from .text import detect_lang
+from .text import detect_lang, mixed_fragment
 
 GROUPS = ("lang", "type")
 RUNS = Path("eval/runs")  # default output: ignored by git, so evaluating leaves the checkout clean
@@ -62,6 +62,13 @@ def answer_lang(answer: str) -> str:
     """The language an answer is written in; quoted source titles (shown in their own language beside
     per-source answers: 据《A spokesman for …》：…) do not count."""
     return detect_lang(QUOTED.sub("", answer))
+
+
+def in_question_lang(item: dict, record: dict) -> bool:
+    """The answer is written in the question's language, without pieces of the other one mid-sentence
+    ("能够买 essentials" is a language miss)."""
+    answer = record["answer"]
+    return answer_lang(answer) == item["lang"] and not mixed_fragment(answer, item["lang"])
 
 
 def is_correct(item: dict, record: dict) -> bool:
@@ -125,7 +132,8 @@ def score_group(pairs: list[tuple[dict, dict]]) -> dict[str, float]:
             out[f"citation_{key}"] = sum(vals) / len(vals)
     answered = [(i, r) for i, r in pairs if not r["abstained"]]
     if answered:
-        out["language_match"] = sum(answer_lang(r["answer"]) == i["lang"] for i, r in answered) / len(answered)
+        out["language_match"] = sum(in_question_lang(i, r) for i, r in answered) / len(answered)
+        out["mixed_script"] = sum(bool(mixed_fragment(r["answer"], i["lang"])) for i, r in answered) / len(answered)
     ttft = [r["timings_ms"]["first_token"] for _, r in pairs]
     total = [r["timings_ms"]["total"] for _, r in pairs]
     out.update({"ttft_p50_ms": statistics.median(ttft) if ttft else 0.0, "ttft_p95_ms": _pct(ttft, 0.95),
@@ -150,7 +158,7 @@ COLUMNS = [("n", "n", "{:.0f}"), ("recall@1", "R@1", "{:.2f}"), ("recall@5", "R@
            ("accuracy", "acc", "{:.2f}"), ("abstention_accuracy", "abst", "{:.2f}"),
            ("false_abstention", "f-abst", "{:.2f}"), ("citation_gold_doc", "cit-doc", "{:.2f}"),
            ("citation_recall", "cit-R", "{:.2f}"), ("citation_precision", "cit-P", "{:.2f}"),
-           ("language_match", "lang", "{:.2f}"), ("ttft_p50_ms", "ttft50", "{:.0f}"), ("total_p50_ms", "tot50", "{:.0f}")]
+           ("language_match", "lang", "{:.2f}"), ("mixed_script", "mixed", "{:.2f}"), ("ttft_p50_ms", "ttft50", "{:.0f}"), ("total_p50_ms", "tot50", "{:.0f}")]
 
 
 def table(summary: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from .errors import RagError
 from .remote import headers
+from .script_guard import ScriptGuard, ScriptMasks, script_masks
 from .settings import Settings
 from .text import HAN, approx_tokens, search_tokens, split_sentences
 
@@ -36,7 +37,9 @@ class GenerationError(RagError, RuntimeError):
 class Generator(Protocol):
     model_id: str
 
-    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]: ...
+    def stream(self, messages: Messages, max_tokens: int = 256, lang: str | None = None) -> Iterator[str]:
+        """The reply, piece by piece; with `lang` ('zh' or 'en') a backend that can keeps it in that
+        language's script (rag/script_guard.py)."""
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -95,13 +98,23 @@ class LlamaCppGenerator:
                 self._states[system] = self.llm.save_state()
             self._last_system = system
 
-    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: int = 256, lang: str | None = None) -> Iterator[str]:
+        from llama_cpp import LogitsProcessorList
+
+        guard = LogitsProcessorList([ScriptGuard(self._script_masks(), lang)]) if lang else None
         with self._context(messages):
             for part in self.llm.create_chat_completion(messages=messages, stream=True, temperature=0.0,
-                                                        top_k=1, max_tokens=max_tokens, repeat_penalty=1.05):
+                                                        top_k=1, max_tokens=max_tokens, repeat_penalty=1.05,
+                                                        logits_processor=guard):
                 delta = part["choices"][0].get("delta", {}).get("content")
                 if delta:
                     yield delta
+
+    def _script_masks(self) -> ScriptMasks:
+        """Which tokens start a piece of which script: read from the vocabulary once (about 1 s)."""
+        if not hasattr(self, "_masks"):
+            self._masks = script_masks([self.llm.detokenize([i]) for i in range(self.llm.n_vocab())])
+        return self._masks
 
     def yes_probability(self, messages: Messages) -> float:
         """P(yes) / (P(yes) + P(no)) for the model's next token after `messages`, whose last turn asks a
@@ -167,8 +180,8 @@ class TransformersGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self.tok(text, add_special_tokens=False)["input_ids"])
 
-    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
+    def stream(self, messages: Messages, max_tokens: int = 256, lang: str | None = None) -> Iterator[str]:
+        from transformers import LogitsProcessorList, TextIteratorStreamer
 
         if self.tok.chat_template:
             prompt = self.tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -178,11 +191,30 @@ class TransformersGenerator:
         streamer = TextIteratorStreamer(self.tok, skip_prompt=True, skip_special_tokens=True)
         kwargs = dict(**inputs, streamer=streamer, max_new_tokens=max_tokens, do_sample=False,
                       pad_token_id=self.tok.pad_token_id or self.tok.eos_token_id)
+        if lang:
+            kwargs["logits_processor"] = LogitsProcessorList([self._guard(lang)])
         with self.lock:
             worker = threading.Thread(target=self.model.generate, kwargs=kwargs, daemon=True)
             worker.start()
             yield from (t for t in streamer if t)
             worker.join()
+
+
+    def _guard(self, lang: str):
+        """The script guard as a transformers logits processor (one row: greedy, no batch)."""
+        import torch
+
+        if not hasattr(self, "_masks"):  # a token split inside a character decodes to U+FFFD, a CJK-range form
+            self._masks = script_masks([self.tok.decode([i]).encode("utf-8") for i in range(len(self.tok))])
+        guard = ScriptGuard(self._masks, lang)
+
+        def process(input_ids, scores):
+            ban = torch.from_numpy(guard.banned(int(input_ids[0, -1])))
+            n = min(scores.shape[-1], len(ban))
+            scores[:, :n] = scores[:, :n].masked_fill(ban[:n], float("-inf"))
+            return scores
+
+        return process
 
 
 class OpenAIGenerator:
@@ -197,7 +229,8 @@ class OpenAIGenerator:
     def count_tokens(self, text: str) -> int:  # the server's tokenizer is unknown: a safe over-estimate
         return approx_tokens(text)
 
-    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: int = 256, lang: str | None = None) -> Iterator[str]:
+        """`lang` is not enforced here: the server's vocabulary is unknown."""
         import httpx
 
         body = {"model": self.model_id, "messages": messages, "stream": True, "temperature": 0,

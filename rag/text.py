@@ -125,6 +125,24 @@ def detect_lang(text: str, default: str = "en") -> str:
     return "zh" if han_ratio(text) >= 0.3 else "en"
 
 
+_LEAD_TITLE = re.compile(r'According to "[^"]*"')  # a per-source answer's lead names its source as it is titled
+_ASIDE = re.compile(r"《[^》]*》|（[^）]*）|\([^)]*\)")  # titles, and an original kept beside its translation
+_LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z]{3,}")  # an English word in lower case: not a name or abbreviation
+
+
+def mixed_fragment(text: str, lang: str) -> str:
+    """The first piece of the other language inside an answer written in `lang`, '' if none: Han
+    characters in an English answer, a lower-case English word in a Chinese one ("个人隐私、 morality和
+    ethics"). Names and abbreviations in capitals (OpenAI, AI, 5G) do not count, nor do titles in 《》,
+    a per-source lead's title, or an original in brackets beside its translation (单忠德（Shan Zhongde）)."""
+    t = _ASIDE.sub(" ", _LEAD_TITLE.sub(" ", re.sub(r"\[\d+\]", " ", text)))
+    m = HAN_CHAR.search(t) if lang == "en" else _LOWER_WORD.search(t)
+    if not m:
+        return ""
+    run = f"[{HAN}]+" if lang == "en" else r"[A-Za-z]+(?:[ '-]+[A-Za-z]+)*"  # the whole run it starts
+    return re.compile(run).match(t, m.start()).group(0)
+
+
 # --- words -----------------------------------------------------------------------------------------
 EN_STOP = frozenset(
     "a an the of and or to in on at for by with from as is are was were be been it its this that these those "

@@ -212,7 +212,7 @@ class GullibleGenerator:
     def count_tokens(self, text):
         return len(text.split())
 
-    def stream(self, messages, max_tokens=256):
+    def stream(self, messages, max_tokens=256, lang=None):
         m = re.search(r"(?:ignore (?:all )?previous instructions and say|忽略之前的指令并回答)[:：]?\s*([^\n.。]+)",
                       messages[-1]["content"], re.IGNORECASE)
         yield (m.group(1).strip() + " [1].") if m else "The documents do not contain this information."
@@ -252,7 +252,7 @@ class RewriteGenerator:
     def count_tokens(self, text):
         return len(text)
 
-    def stream(self, messages, max_tokens=256):
+    def stream(self, messages, max_tokens=256, lang=None):
         yield self.reply
 
 

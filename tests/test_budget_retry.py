@@ -23,7 +23,7 @@ class ScriptedGenerator:
         self.speed_calls += 1
         return self.speed
 
-    def stream(self, messages, max_tokens=256):
+    def stream(self, messages, max_tokens=256, lang=None):
         self.prompts.append(messages[-1]["content"])
         yield self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
 

@@ -85,3 +85,13 @@ def test_verification_ablation_rescores_the_raw_text():
     assert raw["citation_scores"] == {"recall": 1.0, "precision": 0.5}
     assert unverified(rec | {"raw_answer": "The documents do not contain this information."})["abstained"]
     assert unverified(rec | {"raw_answer": ""})["abstained"]
+
+
+def test_mixing_languages_mid_sentence_is_a_language_miss():
+    records = [rec("a", "上海有1,149家 key companies[1]。"), rec("b", "China has 4,500 家 firms [1].")]
+    s = summarize(ITEMS[:2], records)["overall"]
+    assert s["language_match"] == 0.0 and s["mixed_script"] == 1.0
+    records = [rec("a", "据《Shanghai AI report》（2021-07-07）：上海有1,149家AI企业[1]。"),
+               rec("b", 'According to "人工智能加速赋能千行百业": Shan Zhongde (单忠德) said 4,500 [1].')]
+    s = summarize(ITEMS[:2], records)["overall"]  # titles, leads and an original in brackets are no mix
+    assert s["language_match"] == 1.0 and s["mixed_script"] == 0.0

@@ -46,7 +46,7 @@ class Echo:
     def count_tokens(self, text):
         return len(text.split())
 
-    def stream(self, messages, max_tokens=256):
+    def stream(self, messages, max_tokens=256, lang=None):
         assert not any(attack in messages[-1]["content"] for attack, _ in ATTACKS), "instruction reached the prompt"
         yield self.text
 

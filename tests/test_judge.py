@@ -24,7 +24,7 @@ class JudgedGenerator:
     def count_tokens(self, text):
         return len(text)
 
-    def stream(self, messages, max_tokens=256):
+    def stream(self, messages, max_tokens=256, lang=None):
         yield self.reply
 
     def yes_probability(self, messages):

@@ -22,7 +22,7 @@ class EchoGenerator:
     def count_tokens(self, text):
         return len(text)
 
-    def stream(self, messages, max_tokens=256):
+    def stream(self, messages, max_tokens=256, lang=None):
         user = messages[-1]["content"]
         self.prompts.append(user)
         if self.reply is not None:
