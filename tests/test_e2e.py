@@ -6,6 +6,7 @@ import pytest
 
 from rag.indexer import build_index
 from rag.settings import load_settings
+from rag.text import mixed_fragment
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +30,7 @@ def _digits(text: str) -> str:
 def test_chinese_question_answered_from_an_english_article(pipe):
     a = pipe.ask("上海有多少家重点人工智能企业？")
     assert not a.abstained, a.raw_text
-    assert "1149" in _digits(a.text) and a.lang == "zh"
+    assert "1149" in _digits(a.text) and a.lang == "zh" and not mixed_fragment(a.text, "zh")
     assert any(c.doc_id == "003_aea3d6d152eb6b7f" and c.supported for c in a.citations)
 
 
@@ -38,6 +39,14 @@ def test_english_question(pipe):
     assert not a.abstained, a.raw_text
     assert "1149" in _digits(a.text)
     assert any(c.doc_id == "003_aea3d6d152eb6b7f" and c.supported for c in a.citations)
+
+
+def test_english_answer_from_a_chinese_article_stays_in_english(pipe):
+    # without the script guard the model wrote "a digital产业集群" here (held-aside h-en-022)
+    a = pipe.ask('According to Wang Peilin, what globally influential things could the deep advancement of '
+                 '"AI+" and "Data Elements ×" help China build?')
+    assert not a.abstained, a.raw_text
+    assert "cluster" in a.text.lower() and not mixed_fragment(a.text, "en"), a.text
 
 
 def test_unanswerable_question_abstains(pipe):
