@@ -40,10 +40,11 @@ from .per_source import (
     per_source_question,
     source_documents,
 )
+from .parts import join_parts, question_parts
 from .prompt import ABSTAIN, Passage, build_messages, fit_budget, judge_messages, select_passages
 from .records import Answer, Citation, Hit, Timings
 from .retrieve import Retriever
-from .rewrite import condense
+from .rewrite import condense, few_words
 from .settings import Settings
 from .store import Index, live_version, open_index
 from .text import detect_lang, has_words, in_notation, in_script, is_traditional
@@ -190,6 +191,37 @@ class Pipeline:
         lang = detect_lang(question)
         traditional = lang == "zh" and is_traditional(question)  # answers follow the question's script
         standalone = condense(history, question, self.generator, lang) if history else question
+        parts = question_parts(standalone) if s.split_questions else [standalone]
+        if len(parts) == 1:
+            yield from self._answer(question, standalone, lang, traditional, k, t0)
+        else:
+            yield from self._in_parts(question, standalone, parts, lang, traditional, k, t0)
+
+    def _in_parts(self, question: str, standalone: str, parts: list[str], lang: str, traditional: bool,
+                  k: int | None, t0: float) -> Iterator[Event]:
+        """A question that asks two things: each part answered on its own (a part that leans on the one
+        before, "一共开设了多少个？", is rewritten from it first), the answers joined in code."""
+        answers: list[Answer] = []
+        asked: list[str] = []
+        for i, part in enumerate(parts):
+            part = condense(asked[-1:], part, self.generator, lang, force=few_words(part)) if asked else part
+            asked.append(part)
+            if i:
+                yield Delta("\n")
+            for ev in self._answer(part, part, lang, traditional, k, time.perf_counter()):
+                if isinstance(ev, Done):
+                    answers.append(ev.answer)
+                elif isinstance(ev, Delta):
+                    yield ev
+                elif i == 0:  # the first part's sources are shown while the answer streams
+                    yield Retrieved(standalone, ev.hits)
+        yield Done(join_parts(question, standalone, lang, traditional, asked, answers, ABSTAIN[lang],
+                              time.perf_counter() - t0))
+
+    def _answer(self, question: str, standalone: str, lang: str, traditional: bool, k: int | None,
+                t0: float) -> Iterator[Event]:
+        """Retrieve, prompt, generate and verify for one question (`standalone` is what is searched)."""
+        s = self.settings
         index = self._index
         retriever = Retriever(index, self.embedder, s)
         got = retriever.search(standalone, k or s.k)

@@ -43,6 +43,11 @@ _EXAMPLE = {
 }
 
 
+def few_words(question: str) -> bool:
+    """Two content words or fewer: "一共开设了多少个？" names too little to be searched alone."""
+    return len(content_words(question) - _QUESTION_WORDS) <= 2
+
+
 def needs_rewrite(question: str, history: Sequence[str], lang: str | None = None) -> bool:
     """A turn depends on the conversation when it continues the previous question ("那…呢", "and in
     2023?", "what about…"), points back at it ("it", "他们", "compare that"), or is too bare to stand
@@ -59,11 +64,12 @@ def needs_rewrite(question: str, history: Sequence[str], lang: str | None = None
 
 
 def condense(history: Sequence[str], question: str, generator: AnyGenerator | None = None,
-             lang: str | None = None) -> str:
+             lang: str | None = None, force: bool = False) -> str:
     """A standalone question for retrieval, given earlier (standalone) questions of the conversation.
-    `lang` is the question's language when the caller has detected it already."""
+    `lang` is the question's language when the caller has detected it already; `force` rewrites a
+    question that `needs_rewrite` would leave as it is."""
     lang = lang or detect_lang(question)
-    if not needs_rewrite(question, history, lang):
+    if not history or not (force or needs_rewrite(question, history, lang)):
         return question
     previous = history[-1]
     if generator is None or isinstance(generator, ExtractiveGenerator):

@@ -76,6 +76,8 @@ class Settings:
     openai_model: str = ""
     openai_api_key: str = ""
     verify: bool = True  # check and repair citations after generation
+    split_questions: bool = True  # a question asking two things ("…？…？", "…, and how many…?", "X和Y分别…")
+    # is answered one part at a time and the answers joined (rag/parts.py)
     judge_threshold: float = 0.3  # a verified draft whose P(yes) from the generator asked "does the cited evidence
     # state this answer to this question?" is below this is refused (0: the judge does not run)
     support_threshold: float = 0.55  # cosine (answer sentence vs passage sentence) that counts as support
