@@ -5,7 +5,8 @@ The small generator copies pieces of a passage in the other language into its an
 are taken out of the model's choice:
 - English answer: any token holding (the start of) a CJK character or full-width form;
 - Chinese answer: a lower-case English word of 3+ letters (" morality", "ethics") unless it continues a
-  word already begun (Y|angshan), so names and abbreviations in capitals (OpenAI, AI, 5G) stay possible.
+  word already begun (Y|angshan), so names and abbreviations in capitals (OpenAI, AI, 5G) stay possible;
+  so do the scale words (million, billion), which code converts to 万/亿 after generation.
 
 An answer the model would write in one language anyway comes out the same: the masked tokens were not
 its choice, so greedy output changes only where it would have mixed languages.
@@ -24,6 +25,9 @@ import numpy as np
 _CJK_LEAD = frozenset(range(0xE3, 0xEA)) | {0xEF}
 _WORD = re.compile(rb"^\s+[a-z]{3,}")  # " morality": an English word starts
 _BARE = re.compile(rb"^[a-z]{3,}")  # "morality": starts a word, or continues one (Y|angshan)
+# Scale words stay possible in Chinese answers: code rewrites "300 million yuan" as "3亿元" (text.in_notation),
+# which the model, made to convert by itself, got wrong ("300多亿元", seed zh-031).
+_SCALE = frozenset({b"thousand", b"million", b"billion", b"trillion"})
 
 
 @dataclass(frozen=True)
@@ -39,8 +43,9 @@ class ScriptMasks:
 def script_masks(pieces: Sequence[bytes]) -> ScriptMasks:
     """The masks for a vocabulary given as each token's bytes."""
     cjk = np.array([any(b in _CJK_LEAD for b in p) for p in pieces])
-    word = np.array([bool(_WORD.match(p)) for p in pieces])
-    bare = np.array([bool(_BARE.match(p)) for p in pieces])
+    scale = np.array([p.strip() in _SCALE for p in pieces])
+    word = np.array([bool(_WORD.match(p)) for p in pieces]) & ~scale
+    bare = np.array([bool(_BARE.match(p)) for p in pieces]) & ~scale
     ends = np.array([bool(p) and chr(p[-1]).isascii() and chr(p[-1]).isalpha() for p in pieces])
     return ScriptMasks(cjk, word, word | bare, ends)
 

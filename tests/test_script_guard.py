@@ -5,7 +5,7 @@ import numpy as np
 from rag.script_guard import ScriptGuard, script_masks
 from rag.text import mixed_fragment
 
-VOCAB = [b"The", b" minister", b" is", b" Single", b"\xe5\xbf\xa0", b"\xe5\xbe\xb7", b"\xe5", b"\xef\xbc\x8c",
+VOCAB = [b" million", b"The", b" minister", b" is", b" Single", b"\xe5\xbf\xa0", b"\xe5\xbe\xb7", b"\xe5", b"\xef\xbc\x8c",
          b" morality", b"ethics", b"AI", b" Y", b"angshan", b"5", b"G", b" km", b"\xe5\x92\x8c", b"."]
 IDS = {p: i for i, p in enumerate(VOCAB)}
 
@@ -28,6 +28,7 @@ def test_chinese_answer_cannot_start_a_lower_case_english_word():
     allowed = chosen("zh", b"\xe5\x92\x8c")  # after 和
     assert b" morality" not in allowed and b"ethics" not in allowed and b"angshan" not in allowed
     assert {b"AI", b" Y", b"5", b"G", b" km", b"\xe5\xbf\xa0"} <= set(allowed)  # capitals, short units, Han
+    assert b" million" in allowed  # converted to 万/亿 by code after generation
     assert b"angshan" in chosen("zh", b" Y")  # continues a name begun in capitals: Yangshan
     assert b" morality" not in chosen("zh", b" Y")
 
