@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -68,6 +69,8 @@ def in_question_lang(item: dict, record: dict) -> bool:
     """The answer is written in the question's language, without pieces of the other one mid-sentence
     ("能够买 essentials" is a language miss)."""
     answer = record["answer"]
+    if not re.search(r"[A-Za-z\u3400-\u9fff]", QUOTED.sub("", answer)):
+        return True  # no words in either language ("40% [2]。")
     return answer_lang(answer) == item["lang"] and not mixed_fragment(answer, item["lang"])
 
 

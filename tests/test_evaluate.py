@@ -95,3 +95,5 @@ def test_mixing_languages_mid_sentence_is_a_language_miss():
                rec("b", 'According to "人工智能加速赋能千行百业": Shan Zhongde (单忠德) said 4,500 [1].')]
     s = summarize(ITEMS[:2], records)["overall"]  # titles, leads and an original in brackets are no mix
     assert s["language_match"] == 1.0 and s["mixed_script"] == 0.0
+    s = summarize(ITEMS[:1], [rec("a", "1,149 [1]。")])["overall"]  # no words in either language: no miss
+    assert s["language_match"] == 1.0
