@@ -445,13 +445,14 @@ def in_notation(text: str, lang: str) -> str:
     """Rewrite the scaled figures of an answer (万/亿 or million/billion) in the notation of `lang`:
     a Chinese answer that quotes "224.6 billion yuan" says "2246亿 yuan" and so on. Plain numbers,
     percentages and years are left as they are."""
-    t = normalise_numbers(text)
-    if len(t) != len(text):  # a conversion changed lengths: spans would not line up
+    normalised = normalise_numbers(text)
+    if len(normalised) != len(text):  # a conversion changed lengths: spans would not line up
         return text
     t = text.translate(_FULLWIDTH)  # markers and script kept; numbers found in the normalised copy
     out, pos = [], 0
     for q in quantities(text):
         a, b = q.span
+        b = a + len(normalised[a:b].rstrip())  # a [n] marker right after it (blank when normalised) stays
         if not q.scaled or q.kind != "number" or a < pos:
             continue
         piece = t[a:b]
