@@ -25,7 +25,7 @@ from tqdm import tqdm
 from .cite import QUOTED, strip_markers
 from .errors import RagError
 from .settings import Settings
-from .text import detect_lang, mixed_fragment
+from .text import detect_lang, has_han, mixed_fragment
 
 GROUPS = ("lang", "type")
 RUNS = Path("eval/runs")  # default output: ignored by git, so evaluating leaves the checkout clean
@@ -69,7 +69,8 @@ def in_question_lang(item: dict, record: dict) -> bool:
     """The answer is written in the question's language, without pieces of the other one mid-sentence
     ("能够买 essentials" is a language miss)."""
     answer = record["answer"]
-    if not re.search(r"[A-Za-z\u3400-\u9fff]", QUOTED.sub("", answer)):
+    words = QUOTED.sub("", answer)
+    if not (has_han(words) or re.search(r"[A-Za-z]", words)):
         return True  # no words in either language ("40% [2]。")
     return answer_lang(answer) == item["lang"] and not mixed_fragment(answer, item["lang"])
 
