@@ -464,8 +464,8 @@ def in_notation(text: str, lang: str) -> str:
         if money:  # "224.6 billion yuan" -> "2246亿元", "2246亿元" -> "224.6 billion yuan"
             want += _MONEY[money.group(1).lower()] if lang == "zh" else _MONEY[money.group(1)]
             b = money.end()
-        else:
-            want += re.search(r"\s*$", piece).group(0)
+        if lang == "zh":  # "185.4万 [1]" -> "185.4万[1]": no space before a marker in Chinese
+            b = b + len(re.match(r"\s*(?=\[\d+\])|", t[b:]).group(0))
         if lang == "en" and a and t[a - 1].isalnum():
             want = " " + want
         out.append(t[pos:a] + want)

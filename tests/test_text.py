@@ -78,6 +78,7 @@ def test_words_that_contain_numerals_are_not_numbers():
     ("算力达230百亿亿次[1]。", "en", "算力达230百亿亿次[1]。"),  # a unit, not a scale: left alone
     ("消化了300 million yuan的剩余产能[1]。", "zh", "消化了3亿元的剩余产能[1]。"),  # currency right before Han text
     ("5G基站达到了1.854 million[1]。", "zh", "5G基站达到了185.4万[1]。"),  # the marker right after it stays
+    ("5G基站达到了1.854 million [1]。", "zh", "5G基站达到了185.4万[1]。"),  # no space before it in Chinese
 ])
 def test_numbers_are_shown_in_the_readers_notation(answer, lang, shown):
     assert text.in_notation(answer, lang) == shown
