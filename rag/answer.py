@@ -32,6 +32,7 @@ from .embed import Embedder
 from .errors import RagError
 from .generate import AnyGenerator, ExtractiveGenerator
 from .guard import is_instruction
+from .parts import join_parts, question_parts
 from .per_source import (
     according_to,
     asks_across,
@@ -40,7 +41,6 @@ from .per_source import (
     per_source_question,
     source_documents,
 )
-from .parts import join_parts, question_parts
 from .prompt import ABSTAIN, Passage, build_messages, fit_budget, judge_messages, select_passages
 from .records import Answer, Citation, Hit, Timings
 from .retrieve import Retriever

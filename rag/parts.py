@@ -59,6 +59,10 @@ def question_parts(question: str) -> list[str]:
     return [q]
 
 
+def _renumbered(text: str, renumber: dict[int, int]) -> str:
+    return re.sub(r"\[(\d+)\]", lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", text)
+
+
 NOT_ANSWERED = {"zh": "资料中没有找到“{part}”的答案。", "en": 'The documents do not answer "{part}"'}
 
 
@@ -82,7 +86,7 @@ def join_parts(question: str, rewritten: str, lang: str, traditional: bool, part
         if a.abstained:
             texts.append(in_script(NOT_ANSWERED[lang].format(part=part.rstrip("？?")), traditional))
             continue
-        texts.append(re.sub(r"\[(\d+)\]", lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", a.text))
+        texts.append(_renumbered(a.text, renumber))
         citations += [dataclasses.replace(c, n=renumber.get(c.n, c.n)) for c in a.citations]
         unsupported += a.unsupported
     answered = [a for a in answers if not a.abstained]

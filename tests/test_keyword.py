@@ -42,9 +42,9 @@ def test_saved_and_loaded_index_searches_the_same(index, tmp_path):
     loaded = KeywordIndex.load(tmp_path / "bm25", index.size)
     for query in ["上海 芯片 企业 data", "w5 w77", "policy policy w3", "rareword"]:
         (ra, sa), (rb, sb) = index.search(query, 20), loaded.search(query, 20)
-        np.testing.assert_allclose(sb, [dict(zip(ra, sa)).get(r, np.nan) for r in rb], rtol=2e-3)
+        np.testing.assert_allclose(sb, [dict(zip(ra, sa, strict=True)).get(r, np.nan) for r in rb], rtol=2e-3)
         tie = 2e-3 * sa[-1]
-        assert {r for r, x in zip(ra, sa) if x > sa[-1] + tie} <= set(rb.tolist())  # clear winners all kept
+        assert {r for r, x in zip(ra, sa, strict=True) if x > sa[-1] + tie} <= set(rb.tolist())  # clear winners all kept
         assert len(rb) == len(ra)
 
 
