@@ -199,7 +199,6 @@ class TransformersGenerator:
             yield from (t for t in streamer if t)
             worker.join()
 
-
     def _guard(self, lang: str):
         """The script guard as a transformers logits processor (one row: greedy, no batch)."""
         import torch

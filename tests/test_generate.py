@@ -7,6 +7,7 @@ import pytest
 
 from rag.generate import ExtractiveGenerator, GenerationError, OpenAIGenerator, TransformersGenerator
 from rag.prompt import Passage
+from rag.text import has_han
 
 MESSAGES = [{"role": "system", "content": "Answer from passages."},
             {"role": "user", "content": "Passages:\n[1] \"T\" Shanghai has 1,149 key AI companies.\n"
@@ -79,6 +80,8 @@ def test_transformers_backend_streams_from_a_tiny_causal_lm(tmp_path, tiny_st_mo
     pieces = list(gen.stream(MESSAGES, max_tokens=8))
     assert pieces and all(isinstance(p, str) for p in pieces)
     assert gen.count_tokens("Shanghai has") > 0
+    english = "".join(gen.stream(MESSAGES, max_tokens=16, lang="en"))  # the script guard, as a LogitsProcessor
+    assert gen._masks.cjk.any() and not has_han(english)
 
 
 def test_llama_context_after_each_system_prompt_is_saved_once_and_loaded_when_it_comes_back():
