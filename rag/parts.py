@@ -23,12 +23,11 @@ from .records import Answer, Citation, Hit, Timings
 from .text import in_script
 
 MAX_PARTS = 3
-_ASKS = re.compile(r"什么|多[少长久大高远重]|几|哪|谁|怎|如何|为何|为什么|是否|吗|呢|"
-                   r"\b(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|has|have|had|can)\b",
-                   re.IGNORECASE)
-_AND_WH = re.compile(r",\s*and\s+((?:what|which|who|whom|whose|when|where|why|how)\b[^?]*\??)\s*$", re.IGNORECASE)
-_WH_START = re.compile(r"^(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|has|have|had|can)\b",
-                       re.IGNORECASE)
+_WH = r"what|which|who|whom|whose|when|where|why|how"
+_ASKS_EN = rf"{_WH}|is|are|was|were|do|does|did|has|have|had|can"  # words that open an English question
+_ASKS = re.compile(rf"什么|多[少长久大高远重]|几|哪|谁|怎|如何|为何|为什么|是否|吗|呢|\b({_ASKS_EN})\b", re.IGNORECASE)
+_AND_WH = re.compile(rf",\s*and\s+((?:{_WH})\b[^?]*\??)\s*$", re.IGNORECASE)
+_WH_START = re.compile(rf"^({_ASKS_EN})\b", re.IGNORECASE)
 # "(prefix，)X和Y(，)分别<predicate>": X and Y are one clause each (no comma), the predicate asks
 _EACH_ZH = re.compile(r"(?:^|(?<=[，,]))([^，,和]+)和([^，,]+?)[，,]?分别(.+)$")
 

@@ -135,7 +135,7 @@ def mixed_fragment(text: str, lang: str) -> str:
     characters in an English answer, a lower-case English word in a Chinese one ("个人隐私、 morality和
     ethics"). Names and abbreviations in capitals (OpenAI, AI, 5G) do not count, nor do titles in 《》,
     a per-source lead's title, or an original in brackets beside its translation (单忠德（Shan Zhongde）)."""
-    t = _ASIDE.sub(" ", _LEAD_TITLE.sub(" ", re.sub(r"\[\d+\]", " ", text)))
+    t = _ASIDE.sub(" ", _LEAD_TITLE.sub(" ", _MARKER.sub(" ", text)))
     m = HAN_CHAR.search(t) if lang == "en" else _LOWER_WORD.search(t)
     if not m:
         return ""
@@ -441,6 +441,9 @@ _MONEY_ZH = re.compile(r"\s*(yuan|RMB|US dollars|dollars)(?![A-Za-z])", re.IGNOR
 _MONEY_EN = re.compile(r"\s*(美元|元)")
 
 
+_GAP_BEFORE_MARKER = re.compile(r"\s+(?=\[\d+\])")
+
+
 def in_notation(text: str, lang: str) -> str:
     """Rewrite the scaled figures of an answer (万/亿 or million/billion) in the notation of `lang`:
     a Chinese answer that quotes "224.6 billion yuan" says "2246亿 yuan" and so on. Plain numbers,
@@ -464,8 +467,9 @@ def in_notation(text: str, lang: str) -> str:
         if money:  # "224.6 billion yuan" -> "2246亿元", "2246亿元" -> "224.6 billion yuan"
             want += _MONEY[money.group(1).lower()] if lang == "zh" else _MONEY[money.group(1)]
             b = money.end()
-        if lang == "zh":  # "185.4万 [1]" -> "185.4万[1]": no space before a marker in Chinese
-            b = b + len(re.match(r"\s*(?=\[\d+\])|", t[b:]).group(0))
+        gap = _GAP_BEFORE_MARKER.match(t, b) if lang == "zh" else None
+        if gap:  # "185.4万 [1]" -> "185.4万[1]": no space before a marker in Chinese
+            b = gap.end()
         if lang == "en" and a and t[a - 1].isalnum():
             want = " " + want
         out.append(t[pos:a] + want)
