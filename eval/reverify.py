@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -52,9 +53,11 @@ def verdict(module, pipe: Pipeline, record: dict) -> tuple[bool, str]:
     if not raw or cite.model_refused(raw) or cite.adds_nothing(raw, record["question"]):
         return True, ""
     question = record.get("rewritten_question") or record["question"]
+    takes_question = "question" in inspect.signature(module.SupportChecker).parameters
     checker = module.SupportChecker(record_passages(module, pipe, record), pipe._embed_claims,
                                     pipe.settings.support_threshold,
-                                    *([scope_of(question)] if module is cite and TYPE_CHECK else []))
+                                    *([scope_of(question)] if module is cite and TYPE_CHECK else []),
+                                    **({"question": question} if takes_question else {}))
     if module is cite and TYPE_CHECK:
         kind = expected_kind(record.get("rewritten_question") or record["question"])
         v = checker.verify(raw, lambda claim: agrees(kind, claim))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import json
 import re
 import sys
@@ -40,6 +41,14 @@ CITIES = [("上海", "Shanghai"), ("北京", "Beijing"), ("深圳", "Shenzhen"),
           ("广州", "Guangzhou"), ("常州", "Changzhou")]
 UNIT_SWAPS = [("家", "名"), ("companies", "people"), ("company", "person"), ("firms", "employees"),
               ("人", "家"), ("people", "companies"), ("亿元", "亿人")]
+
+
+def make_checker(module, passages: list, pipe, question: str):
+    """`module`'s SupportChecker as the product builds it (the place check; the question, where that
+    version of the checker takes it)."""
+    takes_question = "question" in inspect.signature(module.SupportChecker).parameters
+    return module.SupportChecker(passages, pipe._embed_claims, pipe.settings.support_threshold, scope_of(question),
+                                 **({"question": question} if takes_question else {}))
 
 
 def variants(claim: str, passage: str, lang: str) -> list[tuple[str, str, bool]]:
@@ -141,12 +150,10 @@ def main() -> int:
             for name, module in modules.items():
                 passages = [module.SourcePassage(n, f"d{n}", f"d{n}#0", text, sents, vecs)
                             for n, text, sents, vecs in raw_passages]
-                checker = module.SupportChecker(passages, pipe._embed_claims, pipe.settings.support_threshold,
-                                                *([scope_of(question)] if module is cite else []))
+                checker = make_checker(module, passages, pipe, question)
                 kind = expected_kind(question)
                 for variant, sentence, _should in variants(claim, " ".join(p[1] for p in raw_passages), lang):
-                    v = (checker.verify(f"{sentence} [1]", lambda c, k=kind: agrees(k, c)) if module is cite
-                         else checker.verify(f"{sentence} [1]"))
+                    v = checker.verify(f"{sentence} [1]", lambda c, k=kind: agrees(k, c))
                     if module is cite:
                         judge(variant, question, v, lambda doc: "")
                     c = counts[name][variant]
@@ -159,9 +166,7 @@ def main() -> int:
         for name, module in modules.items():
             passages = record_passages(module, pipe, r)
             kind = expected_kind(r.get("rewritten_question") or r["question"])
-            checker = module.SupportChecker(passages, pipe._embed_claims, pipe.settings.support_threshold,
-                                            *([scope_of(r.get("rewritten_question") or r["question"])]
-                                              if module is cite else []))
+            checker = make_checker(module, passages, pipe, r.get("rewritten_question") or r["question"])
             for claim, cited in cite.split_claims(r["answer"]):
                 good = [n for n in cited if 1 <= n <= len(passages)]
                 if not good:
@@ -169,12 +174,10 @@ def main() -> int:
                 passage = passages[good[0] - 1].text
                 for variant, sentence, _should in variants(claim, passage, q["lang"]):
                     marked = f"{sentence} [{good[0]}]"
+                    v = checker.verify(marked, lambda c, k=kind: agrees(k, c))
                     if module is cite:
-                        v = checker.verify(marked, lambda c, k=kind: agrees(k, c))
                         judge(variant, r.get("rewritten_question") or r["question"], v,
                               lambda doc: pipe.index.doc_info(doc).title)
-                    else:
-                        v = checker.verify(marked)
                     c = counts[name][variant]
                     c[0] += 1
                     c[1] += v.supported_sentences > 0

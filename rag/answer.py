@@ -400,7 +400,7 @@ class Pipeline:
     def _checker(self, index: Index, passages: Sequence[Passage], standalone: str) -> SupportChecker:
         """The support checker for answers to `standalone` from these passages (place check included)."""
         return SupportChecker(self._sources(index, passages), self._embed_claims, self.settings.support_threshold,
-                              scope_of(standalone))
+                              scope_of(standalone), standalone)
 
     @staticmethod
     def _sources(index: Index, passages: Sequence[Passage]) -> list[SourcePassage]:

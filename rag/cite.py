@@ -24,6 +24,7 @@ from .text import (
     SENTENCE_END,
     Quantity,
     content_words,
+    detect_lang,
     has_han,
     quantities,
     same_quantity,
@@ -43,6 +44,11 @@ ANCHORED_THRESHOLD = 0.35  # similarity needed when the claim's numbers all occu
 # at most this much less similar to the claim than the passage's best sentence (calibrated on RGB, see
 # eval/RESULTS.md), so a number swapped in from another sentence of the same passage is not "supported".
 ANCHOR_MARGIN = 0.05
+# A claim and a passage sentence in different languages are less similar than the same pair in one language:
+# by 0.10 at the median on XQuAD's parallel questions against their answer sentences (0.05 / 0.15 at the
+# quartiles; eval/crosslingual_margin.py). A cross-language pair's similarity is raised by this much before
+# it is compared with the thresholds, so a Chinese answer from an English passage is held to the same bar.
+CROSS_LINGUAL_MARGIN = 0.10
 
 
 def _distinctive(nums: list[Quantity]) -> bool:
@@ -103,15 +109,29 @@ class Verified:
 
 class SupportChecker:
     def __init__(self, passages: Sequence[SourcePassage], embed: EmbedFn | None, threshold: float = 0.55,
-                 scope: Callable[[str, str], bool] | None = None):
+                 scope: Callable[[str, str], bool] | None = None, question: str = ""):
         """`scope(claim, sentence)` may reject the passage sentence a claim's figure comes from (a figure
-        stated for another place than the claim's)."""
+        stated for another place than the claim's). A number the `question` states itself ("Which two
+        universities…", "2021年…是第几届") is restated, not claimed: the cited passage need not hold it
+        (see `_premise`)."""
         self.passages = {p.n: p for p in passages}
+        self._given = quantities(question)
         self.embed, self.threshold, self.scope = embed, threshold, scope
         self._vec_cache: dict[str, np.ndarray] = {}
         self._numbers = {p.n: quantities(p.text) for p in passages}
         self._sentence_numbers = {p.n: [quantities(t) for t in p.sentences] for p in passages}
+        self._sentence_zh = {p.n: np.array([detect_lang(t) == "zh" for t in p.sentences], dtype=bool)
+                             for p in passages}
         self._tokens = {p.n: set(search_tokens(p.text)) for p in passages}
+
+    def _premise(self, q: Quantity) -> bool:
+        """A number of the claim that only restates the question: the question gives it, and the evidence
+        states it somewhere or it is a small count ("Which two universities…"). A year the question gives
+        but no passage states is not one: "截至2022年底…" answered from "截至2023年底…" is a near miss."""
+        if not any(same_quantity(q, g) for g in self._given):
+            return False
+        small = q.kind == "number" and q.value == int(q.value) and 0 < q.value < 10
+        return small or any(_stated([q], nums) for nums in self._numbers.values())
 
     def _vectors(self, claims: list[str]) -> np.ndarray | None:
         """Claim embeddings, each text embedded once per checker (verify and both ALCE scorings share them)."""
@@ -128,9 +148,14 @@ class SupportChecker:
         out = np.zeros((len(claims), len(ns)), dtype=np.float32)
         vecs = self._vectors(claims)
         for i, claim in enumerate(claims):
-            nums = quantities(claim)
+            stated = quantities(claim)
+            given = [q for q in stated if self._premise(q)]
             toks = set(search_tokens(claim))
+            claim_zh = detect_lang(claim) == "zh"
             for j, n in enumerate(ns):
+                # a number the question gave is needed only where the passage states it too (then it
+                # still anchors the claim to the sentence holding both, "2020年…2246亿")
+                nums = [q for q in stated if q not in given or _stated([q], self._numbers[n])]
                 if not _stated(nums, self._numbers[n]):
                     continue
                 lexical = len(toks & self._tokens[n]) / len(toks) if toks else 0.0
@@ -138,16 +163,22 @@ class SupportChecker:
                 p = self.passages[n]
                 if vecs is not None and len(p.sentence_vectors):
                     sims = np.asarray(p.sentence_vectors, dtype=np.float32) @ vecs[i]
+                    zh = self._sentence_zh[n][: len(sims)]
+                    sims[: len(zh)] += CROSS_LINGUAL_MARGIN * (zh != claim_zh)
                     best = float(np.max(sims))
                     semantic = best if best >= self.threshold else 0.0
                     if _distinctive(nums):
-                        # the passage sentences that state all of the claim's numbers
+                        # the passage sentences that state all of the claim's numbers, and those that state
+                        # its figures (the numbers the question did not give)
                         rows = [k for k, sn in enumerate(self._sentence_numbers[n])
                                 if k < len(sims) and _stated(nums, sn)]
+                        figures = [q for q in nums if q not in given]
+                        figure_rows = [k for k, sn in enumerate(self._sentence_numbers[n])
+                                       if k < len(sims) and _stated(figures, sn)]
                         stating = [float(sims[k]) for k in rows]
                         if rows and self.scope is not None and not any(self.scope(claim, p.sentences[k]) for k in rows):
                             continue  # the figure is stated, but for another place
-                        if stating and max(stating) < best - ANCHOR_MARGIN:
+                        if figure_rows and max(float(sims[k]) for k in figure_rows) < best - ANCHOR_MARGIN:
                             continue  # the figure is in the passage, but not in the sentence the claim is about
                         # All of the claim's numbers in one sentence that is about the same thing: enough,
                         # even when that sentence packs several facts (which dilutes its similarity).

@@ -83,7 +83,7 @@ def condense(history: Sequence[str], question: str, generator: AnyGenerator | No
         {"role": "user", "content": f"{label[0]}{previous}\n{label[1]}{question}"},
     ]
     try:
-        out = "".join(generator.stream(messages, max_tokens=60)).strip().splitlines()
+        out = "".join(generator.stream(messages, max_tokens=60, lang=lang)).strip().splitlines()
     except GenerationError as e:  # the answer step will report a dead server; retrieval still works
         log.warning("follow-up rewrite failed, joining the questions instead: %s", e)
         out = []
