@@ -125,13 +125,12 @@ class SupportChecker:
         self._tokens = {p.n: set(search_tokens(p.text)) for p in passages}
 
     def _premise(self, q: Quantity) -> bool:
-        """A number of the claim that only restates the question: the question gives it, and the evidence
-        states it somewhere or it is a small count ("Which two universities…"). A year the question gives
-        but no passage states is not one: "截至2022年底…" answered from "截至2023年底…" is a near miss."""
-        if not any(same_quantity(q, g) for g in self._given):
-            return False
+        """A number of the claim that only restates the question's small count ("Which two universities…"):
+        the cited passage need not say "two". Larger numbers and years the question gives must be stated
+        by the cited passage all the same: "截至2022年底…" answered from "截至2023年底…" is a near miss, and a
+        year stated elsewhere in the evidence (another chunk, a date) does not make it less of one."""
         small = q.kind == "number" and q.value == int(q.value) and 0 < q.value < 10
-        return small or any(_stated([q], nums) for nums in self._numbers.values())
+        return small and any(same_quantity(q, g) for g in self._given)
 
     def _vectors(self, claims: list[str]) -> np.ndarray | None:
         """Claim embeddings, each text embedded once per checker (verify and both ALCE scorings share them)."""
@@ -153,8 +152,6 @@ class SupportChecker:
             toks = set(search_tokens(claim))
             claim_zh = detect_lang(claim) == "zh"
             for j, n in enumerate(ns):
-                # a number the question gave is needed only where the passage states it too (then it
-                # still anchors the claim to the sentence holding both, "2020年…2246亿")
                 nums = [q for q in stated if q not in given or _stated([q], self._numbers[n])]
                 if not _stated(nums, self._numbers[n]):
                     continue
@@ -167,21 +164,21 @@ class SupportChecker:
                     sims[: len(zh)] += CROSS_LINGUAL_MARGIN * (zh != claim_zh)
                     best = float(np.max(sims))
                     semantic = best if best >= self.threshold else 0.0
+                    # the passage sentences that state all of the claim's numbers
+                    rows = [k for k, sn in enumerate(self._sentence_numbers[n])
+                            if k < len(sims) and _stated(nums, sn)] if nums else []
+                    if rows and self.scope is not None and not any(self.scope(claim, p.sentences[k]) for k in rows):
+                        continue  # the figure is stated, but for another place (上海's 9 universities for 全国)
                     if _distinctive(nums):
-                        # the passage sentences that state all of the claim's numbers, and those that state
-                        # its figures (the numbers the question did not give)
-                        rows = [k for k, sn in enumerate(self._sentence_numbers[n])
-                                if k < len(sims) and _stated(nums, sn)]
-                        figures = [q for q in nums if q not in given]
+                        # ... and those that state its figures, the numbers the question did not give
+                        figures = [q for q in nums if not any(same_quantity(q, g) for g in self._given)]
                         figure_rows = [k for k, sn in enumerate(self._sentence_numbers[n])
                                        if k < len(sims) and _stated(figures, sn)]
-                        stating = [float(sims[k]) for k in rows]
-                        if rows and self.scope is not None and not any(self.scope(claim, p.sentences[k]) for k in rows):
-                            continue  # the figure is stated, but for another place
                         if figure_rows and max(float(sims[k]) for k in figure_rows) < best - ANCHOR_MARGIN:
                             continue  # the figure is in the passage, but not in the sentence the claim is about
                         # All of the claim's numbers in one sentence that is about the same thing: enough,
                         # even when that sentence packs several facts (which dilutes its similarity).
+                        stating = [float(sims[k]) for k in rows]
                         if stating and max(stating) >= ANCHORED_THRESHOLD:
                             semantic = max(semantic, max(stating))
                 out[i, j] = max(lexical * 0.9 if lexical >= 0.6 else 0.0, semantic)
