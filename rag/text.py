@@ -125,7 +125,8 @@ def detect_lang(text: str, default: str = "en") -> str:
     return "zh" if han_ratio(text) >= 0.3 else "en"
 
 
-_LEAD_TITLE = re.compile(r'According to "[^"]*"')  # a per-source answer's lead names its source as it is titled
+# a per-source answer names each source as it is titled: in its lead, or in the line that says it is silent
+_LEAD_TITLE = re.compile(r'According to "[^"]*"|"[^"]*"(?= (?:\([^)]*\) )?does not say)')
 _ASIDE = re.compile(r"《[^》]*》|（[^）]*）|\([^)]*\)")  # titles, and an original kept beside its translation
 _LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z]{3,}")  # an English word in lower case: not a name or abbreviation
 

@@ -46,3 +46,5 @@ def test_mixed_fragment_names_the_other_language_piece():
     assert mixed_fragment("OpenAI 的 GPT-4o 和 5G 基站", "zh") == ""
     assert mixed_fragment("玛丽·麦特琳（Marlee Matlin）获奖", "zh") == ""
     assert mixed_fragment("Shan Zhongde (单忠德) gave the figures.", "en") == ""
+    assert mixed_fragment('"人工智能加速赋能千行百业" (2024-10-21) does not say.', "en") == ""  # per-source, by code
+    assert mixed_fragment('"人工智能" does not say. It is 人工智能.', "en") == "人工智能"
