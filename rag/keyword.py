@@ -37,11 +37,11 @@ class KeywordIndex:
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         if self.bm25 is not None:
-            self.bm25.save(str(path), show_progress=False)
             # Each word's score in each chunk as float16 (about 3 significant digits, ample for ranking by a
-            # sum of a few scores): half of the largest file. Loading takes either dtype.
-            scores = path / "data.csc.index.npy"
-            np.save(scores, np.load(scores).astype(np.float16))
+            # sum of a few scores): half of the largest file, written once. Loading takes either dtype, and
+            # the index in memory is then the same as one loaded from disk.
+            self.bm25.scores["data"] = np.asarray(self.bm25.scores["data"], dtype=np.float16)
+            self.bm25.save(str(path), show_progress=False)
 
     @classmethod
     def load(cls, path: Path, size: int) -> KeywordIndex:
