@@ -8,7 +8,9 @@ From each correct, verified answer of a seed run: the sentence with its cited pa
 the same figure in the other language's notation (must pass), and wrong variants (must fail): a
 number swapped for another number of the same passage, a year shifted by one, the unit swapped
 (companies <-> people), the subject swapped for another city of the corpus. Each sentence is checked
-against the retrieved passages the answer was verified against, as the product checks it.
+against the retrieved passages the answer was verified against, as the product checks it (the place
+and answer-type checks included). `--baseline` names another copy of rag/cite.py, for example
+`git show REV:rag/cite.py` with its relative imports made absolute, checked the same way.
 `--judge` also asks the default generator the judge's yes/no question about every variant the
 checker passes, and prints the pass rates at several judge thresholds (the figures that choose
 `judge_threshold`; the RGB cases are public data, the seed cases are the tuning set).

@@ -2,9 +2,10 @@
 
 A sentence is supported by a passage when every number in it is stated in the passage (compared by
 value across notations, so "4,500", "4500家", "四千五百" match, "224.6 billion" matches "2246亿" and
-"216 billion" does not match "216億", which is 21.6 billion) and it is close in
-meaning to one of the passage's sentences: cosine of the multilingual embeddings at least
-`threshold`, or most of its words present in the passage.
+"216 billion" does not match "216億", which is 21.6 billion; a small count the question gives, "Which
+two…", is exempt) and it is close in meaning to one of the passage's sentences: cosine of the
+multilingual embeddings at least `threshold` (a pair in two languages gets CROSS_LINGUAL_MARGIN first),
+or most of its words present in the passage.
 
 >>> split_claims("上海有1,149家企业[1]。规模2246亿元。[2] Done [3]")
 [('上海有1,149家企业。', [1]), ('规模2246亿元。', [2]), ('Done', [3])]
@@ -152,6 +153,7 @@ class SupportChecker:
             toks = set(search_tokens(claim))
             claim_zh = detect_lang(claim) == "zh"
             for j, n in enumerate(ns):
+                # the question's small count is needed only where this passage states it (then it anchors)
                 nums = [q for q in stated if q not in given or _stated([q], self._numbers[n])]
                 if not _stated(nums, self._numbers[n]):
                     continue
