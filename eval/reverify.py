@@ -47,17 +47,23 @@ def record_passages(module, pipe: Pipeline, record: dict) -> list:
     return out
 
 
+def checker_for(module, passages: list, pipe: Pipeline, question: str, place_check: bool = True):
+    """`module`'s SupportChecker built as the product builds it: the place check, and the question where that
+    version of the checker takes one."""
+    takes_question = "question" in inspect.signature(module.SupportChecker).parameters
+    return module.SupportChecker(passages, pipe._embed_claims, pipe.settings.support_threshold,
+                                 scope_of(question) if place_check else None,
+                                 **({"question": question} if takes_question else {}))
+
+
 def verdict(module, pipe: Pipeline, record: dict) -> tuple[bool, str]:
     """(abstained, text) of the recorded raw answer under `module`'s checker."""
     raw = record.get("raw_answer") or ""
     if not raw or cite.model_refused(raw) or cite.adds_nothing(raw, record["question"]):
         return True, ""
     question = record.get("rewritten_question") or record["question"]
-    takes_question = "question" in inspect.signature(module.SupportChecker).parameters
-    checker = module.SupportChecker(record_passages(module, pipe, record), pipe._embed_claims,
-                                    pipe.settings.support_threshold,
-                                    *([scope_of(question)] if module is cite and TYPE_CHECK else []),
-                                    **({"question": question} if takes_question else {}))
+    checker = checker_for(module, record_passages(module, pipe, record), pipe, question,
+                          place_check=module is cite and TYPE_CHECK)
     if module is cite and TYPE_CHECK:
         kind = expected_kind(record.get("rewritten_question") or record["question"])
         v = checker.verify(raw, lambda claim: agrees(kind, claim))

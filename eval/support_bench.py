@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import inspect
 import json
 import re
 import sys
@@ -29,11 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reverify import record_passages  # noqa: E402
+from reverify import checker_for, record_passages  # noqa: E402
 
 from rag import cite  # noqa: E402
 from rag.answer import judge_score  # noqa: E402
-from rag.answer_type import agrees, expected_kind, scope_of  # noqa: E402
+from rag.answer_type import agrees, expected_kind  # noqa: E402
 from rag.evaluate import is_correct, load_set  # noqa: E402
 from rag.pipeline import open_pipeline  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
@@ -43,14 +42,6 @@ CITIES = [("上海", "Shanghai"), ("北京", "Beijing"), ("深圳", "Shenzhen"),
           ("广州", "Guangzhou"), ("常州", "Changzhou")]
 UNIT_SWAPS = [("家", "名"), ("companies", "people"), ("company", "person"), ("firms", "employees"),
               ("人", "家"), ("people", "companies"), ("亿元", "亿人")]
-
-
-def make_checker(module, passages: list, pipe, question: str):
-    """`module`'s SupportChecker as the product builds it (the place check; the question, where that
-    version of the checker takes it)."""
-    takes_question = "question" in inspect.signature(module.SupportChecker).parameters
-    return module.SupportChecker(passages, pipe._embed_claims, pipe.settings.support_threshold, scope_of(question),
-                                 **({"question": question} if takes_question else {}))
 
 
 def variants(claim: str, passage: str, lang: str) -> list[tuple[str, str, bool]]:
@@ -152,7 +143,7 @@ def main() -> int:
             for name, module in modules.items():
                 passages = [module.SourcePassage(n, f"d{n}", f"d{n}#0", text, sents, vecs)
                             for n, text, sents, vecs in raw_passages]
-                checker = make_checker(module, passages, pipe, question)
+                checker = checker_for(module, passages, pipe, question)
                 kind = expected_kind(question)
                 for variant, sentence, _should in variants(claim, " ".join(p[1] for p in raw_passages), lang):
                     v = checker.verify(f"{sentence} [1]", lambda c, k=kind: agrees(k, c))
@@ -168,7 +159,7 @@ def main() -> int:
         for name, module in modules.items():
             passages = record_passages(module, pipe, r)
             kind = expected_kind(r.get("rewritten_question") or r["question"])
-            checker = make_checker(module, passages, pipe, r.get("rewritten_question") or r["question"])
+            checker = checker_for(module, passages, pipe, r.get("rewritten_question") or r["question"])
             for claim, cited in cite.split_claims(r["answer"]):
                 good = [n for n in cited if 1 <= n <= len(passages)]
                 if not good:

@@ -112,9 +112,8 @@ class SupportChecker:
     def __init__(self, passages: Sequence[SourcePassage], embed: EmbedFn | None, threshold: float = 0.55,
                  scope: Callable[[str, str], bool] | None = None, question: str = ""):
         """`scope(claim, sentence)` may reject the passage sentence a claim's figure comes from (a figure
-        stated for another place than the claim's). A number the `question` states itself ("Which two
-        universities…", "2021年…是第几届") is restated, not claimed: the cited passage need not hold it
-        (see `_premise`)."""
+        stated for another place than the claim's). A small count the `question` states itself
+        ("Which two universities…") is restated, not claimed: the cited passage need not hold it (see `scores`)."""
         self.passages = {p.n: p for p in passages}
         self._given = quantities(question)
         self.embed, self.threshold, self.scope = embed, threshold, scope
@@ -124,14 +123,6 @@ class SupportChecker:
         self._sentence_zh = {p.n: np.array([detect_lang(t) == "zh" for t in p.sentences], dtype=bool)
                              for p in passages}
         self._tokens = {p.n: set(search_tokens(p.text)) for p in passages}
-
-    def _premise(self, q: Quantity) -> bool:
-        """A number of the claim that only restates the question's small count ("Which two universities…"):
-        the cited passage need not say "two". Larger numbers and years the question gives must be stated
-        by the cited passage all the same: "截至2022年底…" answered from "截至2023年底…" is a near miss, and a
-        year stated elsewhere in the evidence (another chunk, a date) does not make it less of one."""
-        small = q.kind == "number" and q.value == int(q.value) and 0 < q.value < 10
-        return small and any(same_quantity(q, g) for g in self._given)
 
     def _vectors(self, claims: list[str]) -> np.ndarray | None:
         """Claim embeddings, each text embedded once per checker (verify and both ALCE scorings share them)."""
@@ -149,12 +140,17 @@ class SupportChecker:
         vecs = self._vectors(claims)
         for i, claim in enumerate(claims):
             stated = quantities(claim)
-            given = [q for q in stated if self._premise(q)]
+            restated = [q for q in stated if any(same_quantity(q, g) for g in self._given)]
+            figures = [q for q in stated if q not in restated]  # what the claim itself asserts
+            # A small count the question gives ("Which two universities…") is a premise: the cited passage need
+            # not say "two". A year or larger number of the question must be stated by the cited passage all the
+            # same: "截至2022年底…" answered from "截至2023年底…" is a near miss, even when another chunk says 2022.
+            premises = [q for q in restated if q.kind == "number" and q.value == int(q.value) and 0 < q.value < 10]
             toks = set(search_tokens(claim))
             claim_zh = detect_lang(claim) == "zh"
             for j, n in enumerate(ns):
                 # the question's small count is needed only where this passage states it (then it anchors)
-                nums = [q for q in stated if q not in given or _stated([q], self._numbers[n])]
+                nums = [q for q in stated if q not in premises or _stated([q], self._numbers[n])]
                 if not _stated(nums, self._numbers[n]):
                     continue
                 lexical = len(toks & self._tokens[n]) / len(toks) if toks else 0.0
@@ -173,7 +169,6 @@ class SupportChecker:
                         continue  # the figure is stated, but for another place (上海's 9 universities for 全国)
                     if _distinctive(nums):
                         # ... and those that state its figures, the numbers the question did not give
-                        figures = [q for q in nums if not any(same_quantity(q, g) for g in self._given)]
                         figure_rows = [k for k, sn in enumerate(self._sentence_numbers[n])
                                        if k < len(sims) and _stated(figures, sn)]
                         if figure_rows and max(float(sims[k]) for k in figure_rows) < best - ANCHOR_MARGIN:
