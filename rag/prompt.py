@@ -16,8 +16,10 @@ from difflib import SequenceMatcher
 import numpy as np
 
 from .guard import is_instruction
+from .names import annotate_names
 from .records import Hit
 from .store import Index
+from .text import has_han, in_notation
 
 TokenCount = Callable[[str], int]
 
@@ -144,13 +146,19 @@ def format_passages(passages: Sequence[Passage], lang: str, question: str = "") 
     """Numbered passages. A source's title is shown only when the question names it: otherwise the small
     generator took a title for an answer ("…由《人工智能加速赋能千行百业》研发的"), and titles were about 26
     of the user message's 180 tokens (half a second on an AVX2 CPU). Dates stay out too (12 tokens
-    each); per-source answers write each source's title and date by code."""
+    each); per-source answers write each source's title and date by code. Scaled figures are shown in
+    the reader's notation, converted by code (810万 -> 8.1 million for an English question): the small
+    generator, translating them itself, dropped the 万 ("810,000 standard racks"). For an English
+    question, Chinese person names carry their pinyin (单忠德 (Shan Zhongde)): it wrote "Single Zhongde"."""
     lines = []
     for p in passages:
         head = f"[{p.n}]"
         if p.title and names_title(question, p.title):
             head += " " + (f"《{p.title}》" if lang == "zh" else f'"{p.title}"')
-        lines.append(f"{head} {p.text}")
+        text = in_notation(p.text, lang)
+        if lang == "en" and has_han(text):
+            text = annotate_names(text)
+        lines.append(f"{head} {text}")
     return "\n".join(lines)
 
 

@@ -452,7 +452,7 @@ def in_notation(text: str, lang: str) -> str:
     normalised = normalise_numbers(text)
     if len(normalised) != len(text):  # a conversion changed lengths: spans would not line up
         return text
-    t = text.translate(_FULLWIDTH)  # markers and script kept; numbers found in the normalised copy
+    t = text.translate(_FULLWIDTH)  # digits read here; the text between figures is copied from `text`
     out, pos = [], 0
     for q in quantities(text):
         a, b = q.span
@@ -473,6 +473,6 @@ def in_notation(text: str, lang: str) -> str:
             b = gap.end()
         if lang == "en" and a and t[a - 1].isalnum():
             want = " " + want
-        out.append(t[pos:a] + want)
+        out.append(text[pos:a] + want)
         pos = b
-    return "".join(out) + t[pos:]
+    return "".join(out) + text[pos:]

@@ -48,6 +48,16 @@ def test_prompt_is_in_the_question_language_and_numbers_passages():
     assert '"Shanghai AI"' in build_messages("What does the Shanghai AI report say?", "en", ps)[1]["content"]
 
 
+def test_passages_show_figures_in_the_readers_notation_and_names_in_pinyin_for_english_readers():
+    ps = [Passage(1, "c1", "d1", "t", "", "副部长单忠德介绍，我国在用标准机架超过810万架。"),
+          Passage(2, "c2", "d2", "t", "", "The core AI industry exceeded 400 billion yuan.")]
+    en = build_messages("How many racks?", "en", ps)[1]["content"]
+    assert "[1] 副部长单忠德 (Shan Zhongde)介绍，我国在用标准机架超过 8.1 million架。" in en
+    zh = build_messages("机架有多少？", "zh", ps)[1]["content"]
+    assert "[1] 副部长单忠德介绍，我国在用标准机架超过810万架。" in zh  # a Chinese reader needs no pinyin
+    assert "[2] The core AI industry exceeded 4000亿元." in zh
+
+
 def test_fit_budget_drops_lowest_ranked_passages():
     ps = [Passage(i, f"c{i}", "d", "t", "", "word " * 100) for i in range(1, 6)]
     count = lambda t: len(t.split())  # noqa: E731

@@ -79,6 +79,8 @@ def test_words_that_contain_numerals_are_not_numbers():
     ("消化了300 million yuan的剩余产能[1]。", "zh", "消化了3亿元的剩余产能[1]。"),  # currency right before Han text
     ("5G基站达到了1.854 million[1]。", "zh", "5G基站达到了185.4万[1]。"),  # the marker right after it stays
     ("5G基站达到了1.854 million [1]。", "zh", "5G基站达到了185.4万[1]。"),  # no space before it in Chinese
+    ("据介绍，设备超过７８００万台（套）[2]。", "zh", "据介绍，设备超过７８００万台（套）[2]。"),  # punctuation kept
+    ("据介绍，机架超过810万架。", "en", "据介绍，机架超过 8.1 million架。"),  # a passage shown to an English reader
 ])
 def test_numbers_are_shown_in_the_readers_notation(answer, lang, shown):
     assert text.in_notation(answer, lang) == shown
