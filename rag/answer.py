@@ -297,7 +297,8 @@ class Pipeline:
                           "raw_recall": raw_recall, "raw_precision": raw_precision}
                 yield finish(raw, False, raw, cits, first=first, gen=time.perf_counter() - t_gen, scores=scores)
                 return
-            v = checker.verify(raw, lambda claim: agrees(kind, claim))
+            sources = [p.text for p in passages]  # a figure written with no unit takes the one its passage gives
+            v = checker.verify(raw, lambda claim, src=sources: agrees(kind, claim, src))
             recall, precision = checker.alce(v.text)
             scores = {"recall": recall, "precision": precision, "raw_recall": raw_recall,
                       "raw_precision": raw_precision, "attempts": attempt + 1}
@@ -356,7 +357,8 @@ class Pipeline:
             titles = [index.doc_info(p.doc_id).title for p in ps]
             if raw and not model_refused(raw) and not adds_nothing(raw, f"{question} {standalone}", titles):
                 checker = self._checker(index, ps, standalone)
-                v = checker.verify(raw, lambda claim: agrees(kind, claim))
+                sources = [p.text for p in ps]
+                v = checker.verify(raw, lambda claim, src=sources: agrees(kind, claim, src))
                 r, p = checker.alce(v.text)
                 recall, precision = recall + r, precision + p
                 citations.extend(v.citations)

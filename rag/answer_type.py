@@ -20,14 +20,15 @@ False
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from .text import HAN, normalise_numbers, quantities, to_simplified
+from .text import HAN, Quantity, normalise_numbers, quantities, same_quantity, to_simplified
 
 # unit words -> kind of quantity (English words are matched by prefix: "compan" covers company/companies)
 _UNITS: dict[str, tuple[str, ...]] = {
-    "company": ("家", "企业", "公司", "compan", "firm", "enterprise", "business"),
-    "people": ("人", "名", "位", "people", "person", "employee", "worker", "researcher", "staff", "talent"),
+    "company": ("家", "企业", "公司", "展商", "参展商", "compan", "firm", "enterprise", "business", "exhibitor"),
+    "people": ("人", "名", "位", "观众", "游客", "访客", "学生", "people", "person", "employee", "worker", "researcher",
+               "staff", "talent", "visitor", "attendee", "audience", "student"),
     "money": ("元", "美元", "yuan", "rmb", "dollar", "usd", "$"),
     "percent": ("%", "percent", "per cent", "百分"),
     # counts of other things: never what a question about companies, people or an amount asks for
@@ -41,8 +42,9 @@ _EXPECT = [  # (pattern on the question, kind); the first that matches decides
                            re.IGNORECASE)),
     ("company", re.compile(r"多少家|几家|how many\s+(?:\w+\s+){0,3}?(?:compan|firm|enterprise|business)",
                            re.IGNORECASE)),
-    ("people", re.compile(r"多少(?:人|名|位)|几(?:人|名|位)|从业人员|员工|人员有多少|how many\s+(?:\w+\s+){0,3}?"
-                          r"(?:people|persons|employees|workers|researchers|staff)", re.IGNORECASE)),
+    ("people", re.compile(r"多少(?:人|名|位|观众|游客|访客|学生)|几(?:人|名|位)|从业人员|员工|人员有多少|"
+                          r"how many\s+(?:\w+\s+){0,3}?(?:people|persons|employees|workers|researchers|staff|"
+                          r"visitors|attendees|students)", re.IGNORECASE)),
     ("size", re.compile(r"规模|产值|营收|收入|投资|投入|资金|多少钱|how much .*(?:invest|spend|cost|worth|revenue|fund)|"
                         r"(?:scale|size|value|revenue|output) of|how large|how big", re.IGNORECASE)),
 ]
@@ -59,7 +61,9 @@ def expected_kind(question: str) -> str | None:
 
 
 def unit_kind(text: str, end: int) -> str | None:
-    """The kind of the unit written right after a number that ends at `end`."""
+    """The kind of the unit written right after a number that ends at `end`. A Chinese unit follows the
+    number ("1,149家"); where English words come first ("1,149 Key人工智能公司", an answer that copied half
+    an English phrase) the noun phrase's last unit word decides (公司, not the 人 of 人工智能)."""
     after = text[end:end + 40].lower()
     if after.startswith(("%", "％")) or re.match(r"\s*(percent|per cent)", after):
         return "percent"
@@ -71,6 +75,11 @@ def unit_kind(text: str, end: int) -> str | None:
             return kind
         if any(w.startswith(u) for w in words for u in units if u.isascii()):
             return kind
+    mixed = re.match(rf"\s*(?:[a-z-]+\s*){{1,3}}([{HAN}]{{1,8}})", after)
+    if mixed:
+        found = [(mixed.group(1).rfind(u), kind) for kind, units in _UNITS.items() for u in units if not u.isascii()]
+        pos, kind = max(found)
+        return kind if pos >= 0 else None
     return None
 
 
@@ -79,9 +88,36 @@ def _is_year(text: str, start: int, end: int, value: float) -> bool:
         text[end:end + 1] == "年" or bool(re.search(r"(in|by|of|since|until|end of|as of)\s*$", text[:start])))
 
 
-def agrees(kind: str | None, sentence: str) -> bool:
+def unit_before(text: str, start: int) -> str | None:
+    """The kind of a counted noun shortly before a number ("exhibitors are expected to exceed 300",
+    "观众超过300"): English words and Chinese nouns of two or more characters only (a lone 人 or 家
+    before a number is not its unit)."""
+    before = text[max(0, start - 48):start].lower()
+    words = list(re.finditer(r"[a-z]+", before))[-6:]
+    hits = [(w.start(), kind) for kind, units in _UNITS.items() for w in words
+            for u in units if u.isascii() and len(u) > 2 and w.group().startswith(u)]
+    hits += [(before.rfind(u), kind) for kind, units in _UNITS.items() for u in units
+             if not u.isascii() and len(u) > 1 and u in before[-12:]]
+    return max(hits)[1] if hits else None  # the nearest
+
+
+def source_kinds(value: Quantity, sources: Sequence[str]) -> set[str | None]:
+    """The kinds of unit the `sources` write with `value` (300 -> {"company"} from "exhibitors are
+    expected to exceed 300"); empty when none states it."""
+    out: set[str | None] = set()
+    for src in sources:
+        t = normalise_numbers(src)
+        for q in quantities(src):
+            if q.kind == value.kind and same_quantity(value, q):
+                a, b = q.span
+                out.add(unit_kind(t, b) or ("size" if q.scaled else unit_before(t, a)))
+    return out
+
+
+def agrees(kind: str | None, sentence: str, sources: Sequence[str] = ()) -> bool:
     """False when the sentence states no figure, or every number of it carries a known unit of another
-    kind than asked."""
+    kind than asked. A number written without a unit ("300 [4]。") takes the unit the `sources` (the
+    passages the answer was drawn from) write after the same value, when they all agree on one."""
     if kind is None:
         return True
     t = normalise_numbers(sentence)
@@ -95,6 +131,9 @@ def agrees(kind: str | None, sentence: str) -> bool:
         if _is_year(t, a, b, q.value):
             continue  # a year is not the asked quantity's own figure
         k = "percent" if q.kind == "percent" else unit_kind(t, b)
+        if k is None and sources:
+            found = source_kinds(q, sources) - {"size"}  # the unit its passage writes after the same value
+            k = found.pop() if len(found) == 1 else None
         if k == "money" or (k is None and q.scaled):
             k = "size"  # money, or a scaled figure with no unit: an amount
         kinds.append(k)

@@ -37,3 +37,22 @@ def test_expected_kind(question, kind):
 ])
 def test_agrees(kind, sentence, ok):
     assert agrees(kind, sentence) is ok
+
+
+@pytest.mark.parametrize("kind,sentence,ok", [
+    ("size", "2020年上海人工智能产业规模达到1,149 Key人工智能公司[2]。", False),  # half an English phrase copied
+    ("people", "1,149人工智能公司。", True),  # a unit right after the number decides: 人 here (not reached: 公司 is later)
+    ("people", "The robots served 300 Key人工智能visitors.", True),
+])
+def test_unit_after_english_words(kind, sentence, ok):
+    assert agrees(kind, sentence) is ok
+
+
+def test_a_figure_without_a_unit_takes_the_unit_its_passage_gives():
+    expo = ["This year, offline exhibitors are expected to exceed 300. Among them, 40% are new."]
+    assert expected_kind("2021年世界人工智能大会吸引了多少观众？") == "people"
+    assert agrees("people", "300 [4]。", expo) is False  # 300 exhibitors, not 300 visitors
+    assert agrees("company", "300 [4]。", expo) is True
+    assert agrees("people", "300[1]。", ["参展企业超过300，观众超过2万人。"]) is False
+    assert agrees("people", "2万[1]。", ["参展企业超过300，观众超过2万人。"]) is True
+    assert agrees("people", "300 [4]。", ["The figure was 300."]) is True  # no unit anywhere: let through
