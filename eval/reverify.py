@@ -62,11 +62,12 @@ def verdict(module, pipe: Pipeline, record: dict) -> tuple[bool, str]:
     if not raw or cite.model_refused(raw) or cite.adds_nothing(raw, record["question"]):
         return True, ""
     question = record.get("rewritten_question") or record["question"]
-    checker = checker_for(module, record_passages(module, pipe, record), pipe, question,
-                          place_check=module is cite and TYPE_CHECK)
+    passages = record_passages(module, pipe, record)
+    checker = checker_for(module, passages, pipe, question, place_check=module is cite and TYPE_CHECK)
     if module is cite and TYPE_CHECK:
         kind = expected_kind(record.get("rewritten_question") or record["question"])
-        v = checker.verify(raw, lambda claim: agrees(kind, claim))
+        sources = [p.text for p in passages]
+        v = checker.verify(raw, lambda claim: agrees(kind, claim, sources))
     else:
         v = checker.verify(raw)
     return v.supported_sentences == 0, v.text

@@ -146,7 +146,8 @@ def main() -> int:
                 checker = checker_for(module, passages, pipe, question)
                 kind = expected_kind(question)
                 for variant, sentence, _should in variants(claim, " ".join(p[1] for p in raw_passages), lang):
-                    v = checker.verify(f"{sentence} [1]", lambda c, k=kind: agrees(k, c))
+                    v = checker.verify(f"{sentence} [1]",
+                                       lambda c, k=kind, src=[p[1] for p in raw_passages]: agrees(k, c, src))
                     if module is cite:
                         judge(variant, question, v, lambda doc: "")
                     c = counts[name][variant]
@@ -167,7 +168,7 @@ def main() -> int:
                 passage = passages[good[0] - 1].text
                 for variant, sentence, _should in variants(claim, passage, q["lang"]):
                     marked = f"{sentence} [{good[0]}]"
-                    v = checker.verify(marked, lambda c, k=kind: agrees(k, c))
+                    v = checker.verify(marked, lambda c, k=kind, src=[p.text for p in passages]: agrees(k, c, src))
                     if module is cite:
                         judge(variant, r.get("rewritten_question") or r["question"], v,
                               lambda doc: pipe.index.doc_info(doc).title)
