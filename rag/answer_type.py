@@ -91,14 +91,16 @@ def _is_year(text: str, start: int, end: int, value: float) -> bool:
 def unit_before(text: str, start: int) -> str | None:
     """The kind of a counted noun shortly before a number ("exhibitors are expected to exceed 300",
     "观众超过300"): English words and Chinese nouns of two or more characters only (a lone 人 or 家
-    before a number is not its unit)."""
+    before a number is not its unit); None when nouns of several kinds come before it."""
     before = text[max(0, start - 48):start].lower()
     words = list(re.finditer(r"[a-z]+", before))[-6:]
     hits = [(w.start(), kind) for kind, units in _UNITS.items() for w in words
             for u in units if u.isascii() and len(u) > 2 and w.group().startswith(u)]
     hits += [(before.rfind(u), kind) for kind, units in _UNITS.items() for u in units
              if not u.isascii() and len(u) > 1 and u in before[-12:]]
-    return max(hits)[1] if hits else None  # the nearest
+    if len({kind for _, kind in hits}) != 1:
+        return None  # none, or several kinds ("the number of employees in … companies will reach 187,000")
+    return hits[0][1]
 
 
 def source_kinds(value: Quantity, sources: Sequence[str]) -> set[str | None]:

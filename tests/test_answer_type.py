@@ -56,3 +56,5 @@ def test_a_figure_without_a_unit_takes_the_unit_its_passage_gives():
     assert agrees("people", "300[1]。", ["参展企业超过300，观众超过2万人。"]) is False
     assert agrees("people", "2万[1]。", ["参展企业超过300，观众超过2万人。"]) is True
     assert agrees("people", "300 [4]。", ["The figure was 300."]) is True  # no unit anywhere: let through
+    staff = ["the total number of employees in Shanghai's key AI companies will reach 187,000 (July 2020)."]
+    assert agrees("people", "The total will reach 187,000 [1].", staff) is True  # two kinds before it: unknown
