@@ -88,19 +88,21 @@ def _is_year(text: str, start: int, end: int, value: float) -> bool:
         text[end:end + 1] == "年" or bool(re.search(r"(in|by|of|since|until|end of|as of)\s*$", text[:start])))
 
 
+_CLAUSE_END = re.compile(r"[,;:!?，。；：！？]|\.(?=\s)")
+
+
 def unit_before(text: str, start: int) -> str | None:
-    """The kind of a counted noun shortly before a number ("exhibitors are expected to exceed 300",
-    "观众超过300"): English words and Chinese nouns of two or more characters only (a lone 人 or 家
-    before a number is not its unit); None when nouns of several kinds come before it."""
-    before = text[max(0, start - 48):start].lower()
-    words = list(re.finditer(r"[a-z]+", before))[-6:]
-    hits = [(w.start(), kind) for kind, units in _UNITS.items() for w in words
-            for u in units if u.isascii() and len(u) > 2 and w.group().startswith(u)]
-    hits += [(before.rfind(u), kind) for kind, units in _UNITS.items() for u in units
-             if not u.isascii() and len(u) > 1 and u in before[-12:]]
-    if len({kind for _, kind in hits}) != 1:
-        return None  # none, or several kinds ("the number of employees in … companies will reach 187,000")
-    return hits[0][1]
+    """The kind of the counted nouns in the clause before a number ("exhibitors are expected to exceed
+    300", "观众超过300"): English words and Chinese nouns of two or more characters only (a lone 人 or 家
+    before a number is not its unit); None when there are none, or nouns of several kinds ("the number
+    of employees in … companies will reach 187,000")."""
+    before = text[max(0, start - 160):start]
+    cut = [m.end() for m in _CLAUSE_END.finditer(before)]
+    clause = before[cut[-1] if cut else 0:].lower()
+    kinds = {kind for kind, units in _UNITS.items() for u in units if len(u) > 1 and (
+        any(w.startswith(u) for w in re.findall(r"[a-z]+", clause)) if u.isascii() and len(u) > 2
+        else not u.isascii() and u in clause)}
+    return kinds.pop() if len(kinds) == 1 else None
 
 
 def source_kinds(value: Quantity, sources: Sequence[str]) -> set[str | None]:
