@@ -67,8 +67,10 @@ class Settings:
     retry_budget: int = 0  # evidence tokens for one retry after a refused or unsupported draft (0: no retry). Off:
     # on the seed set 360 tokens turned 5 false abstentions into right answers and 9 abstentions into wrong ones;
     # with the judge acting (eleventh session) 6 right and 7 wrong, and the total time p50 went 9.1 -> 11.9 s
-    prompt_budget: str = "auto"  # tokens of evidence sentences, or auto: sized from the generator's measured
-    # prompt speed for target_ttft (on a 2-core AVX2 machine about 80 tokens, with AVX-512 about 340)
+    # tokens of evidence sentences, or auto: sized from the generator's measured prompt speed for target_ttft.
+    # 120, not auto: with the default generator more evidence gave more wrong answers (AVX-512, 380 tokens vs 120:
+    # seed acc 0.66 vs 0.68, held-aside 0.47 vs 0.50, and 1.4 s instead of 3.2 s to the first token; eval/RESULTS.md)
+    prompt_budget: str = "120"
     target_ttft: float = 3.0  # seconds to the first answer token that `prompt_budget = "auto"` aims at
     model_cache: str = "~/.cache/rag-bilingual/models"
     model_dir: str = ""  # a local directory holding model files (first source tried)
