@@ -121,7 +121,7 @@ def source_kinds(value: Quantity, sources: Sequence[str]) -> set[str | None]:
 def agrees(kind: str | None, sentence: str, sources: Sequence[str] = ()) -> bool:
     """False when the sentence states no figure, or every number of it carries a known unit of another
     kind than asked. A number written without a unit ("300 [4]。") takes the unit the `sources` (the
-    passages the answer was drawn from) write after the same value, when they all agree on one."""
+    passages the answer was drawn from) write with the same value (`source_kinds`), when they agree on one."""
     if kind is None:
         return True
     t = normalise_numbers(sentence)
@@ -136,7 +136,7 @@ def agrees(kind: str | None, sentence: str, sources: Sequence[str] = ()) -> bool
             continue  # a year is not the asked quantity's own figure
         k = "percent" if q.kind == "percent" else unit_kind(t, b)
         if k is None and sources:
-            found = source_kinds(q, sources) - {"size"}  # the unit its passage writes after the same value
+            found = source_kinds(q, sources) - {"size"}  # the unit its passage writes with the same value
             k = found.pop() if len(found) == 1 else None
         if k == "money" or (k is None and q.scaled):
             k = "size"  # money, or a scaled figure with no unit: an amount
