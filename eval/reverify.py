@@ -17,6 +17,7 @@ import importlib.util
 import inspect
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -65,9 +66,7 @@ def verdict(module, pipe: Pipeline, record: dict) -> tuple[bool, str]:
     passages = record_passages(module, pipe, record)
     checker = checker_for(module, passages, pipe, question, place_check=module is cite and TYPE_CHECK)
     if module is cite and TYPE_CHECK:
-        kind = expected_kind(record.get("rewritten_question") or record["question"])
-        sources = [p.text for p in passages]
-        v = checker.verify(raw, lambda claim: agrees(kind, claim, sources))
+        v = checker.verify(raw, partial(agrees, expected_kind(question), sources=[p.text for p in passages]))
     else:
         v = checker.verify(raw)
     return v.supported_sentences == 0, v.text

@@ -24,6 +24,7 @@ import json
 import re
 import sys
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -146,8 +147,7 @@ def main() -> int:
                 checker = checker_for(module, passages, pipe, question)
                 kind = expected_kind(question)
                 for variant, sentence, _should in variants(claim, " ".join(p[1] for p in raw_passages), lang):
-                    v = checker.verify(f"{sentence} [1]",
-                                       lambda c, k=kind, src=[p[1] for p in raw_passages]: agrees(k, c, src))
+                    v = checker.verify(f"{sentence} [1]", partial(agrees, kind, sources=[p[1] for p in raw_passages]))
                     if module is cite:
                         judge(variant, question, v, lambda doc: "")
                     c = counts[name][variant]
@@ -168,7 +168,7 @@ def main() -> int:
                 passage = passages[good[0] - 1].text
                 for variant, sentence, _should in variants(claim, passage, q["lang"]):
                     marked = f"{sentence} [{good[0]}]"
-                    v = checker.verify(marked, lambda c, k=kind, src=[p.text for p in passages]: agrees(k, c, src))
+                    v = checker.verify(marked, partial(agrees, kind, sources=[p.text for p in passages]))
                     if module is cite:
                         judge(variant, r.get("rewritten_question") or r["question"], v,
                               lambda doc: pipe.index.doc_info(doc).title)

@@ -13,6 +13,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -297,8 +298,8 @@ class Pipeline:
                           "raw_recall": raw_recall, "raw_precision": raw_precision}
                 yield finish(raw, False, raw, cits, first=first, gen=time.perf_counter() - t_gen, scores=scores)
                 return
-            sources = [p.text for p in passages]  # a figure written with no unit takes the one its passage gives
-            v = checker.verify(raw, lambda claim, src=sources: agrees(kind, claim, src))
+            # a figure written with no unit takes the unit its passage gives it
+            v = checker.verify(raw, partial(agrees, kind, sources=shown_texts))
             recall, precision = checker.alce(v.text)
             scores = {"recall": recall, "precision": precision, "raw_recall": raw_recall,
                       "raw_precision": raw_precision, "attempts": attempt + 1}
@@ -357,8 +358,7 @@ class Pipeline:
             titles = [index.doc_info(p.doc_id).title for p in ps]
             if raw and not model_refused(raw) and not adds_nothing(raw, f"{question} {standalone}", titles):
                 checker = self._checker(index, ps, standalone)
-                sources = [p.text for p in ps]
-                v = checker.verify(raw, lambda claim, src=sources: agrees(kind, claim, src))
+                v = checker.verify(raw, partial(agrees, kind, sources=[p.text for p in ps]))
                 r, p = checker.alce(v.text)
                 recall, precision = recall + r, precision + p
                 citations.extend(v.citations)

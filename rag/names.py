@@ -23,19 +23,20 @@ _SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚"
     "卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
     "单常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕"
-    "单解查盖区仇朴缪乐")
+    "解查盖区仇朴缪乐")
 # Surnames read differently from the character's common reading, and two-character surnames.
 _SURNAME_READING = {"单": "shan", "曾": "zeng", "解": "xie", "查": "zha", "盖": "ge", "区": "ou", "仇": "qiu",
                     "朴": "piao", "缪": "miao", "乐": "yue", "翟": "zhai", "覃": "qin", "纪": "ji", "沈": "shen",
                     "欧阳": "ouyang", "司马": "sima", "诸葛": "zhuge", "上官": "shangguan", "东方": "dongfang",
                     "皇甫": "huangfu", "令狐": "linghu", "慕容": "murong", "司徒": "situ", "公孙": "gongsun"}
+_COMPOUND = frozenset(k for k in _SURNAME_READING if len(k) == 2)
 
 
 def romanise(name: str) -> str:
     """Surname and given name in pinyin without tones, each capitalised."""
     from pypinyin import lazy_pinyin
 
-    k = 2 if name[:2] in _SURNAME_READING else 1
+    k = 2 if name[:2] in _COMPOUND else 1
     family = _SURNAME_READING.get(name[:k]) or "".join(lazy_pinyin(name[:k]))
     given = "".join(lazy_pinyin(name[k:]))
     return f"{family.capitalize()} {given.capitalize()}".strip()
@@ -53,15 +54,15 @@ def _tagger():
 
 def person_names(text: str) -> list[str]:
     """Person names in a Chinese text, in order of first mention: words jieba tags as a name (nr) that
-    are not in its dictionary (智能化, 顾问 are, with the tag), two or three characters long, starting with
-    a common surname (or a two-character one)."""
+    are not in its dictionary (智能化, 顾问 are, with the tag), starting with a common surname and two or
+    three characters long, or with a two-character surname and at most four."""
     tagger, freq = _tagger()
     seen: list[str] = []
     for run in HAN_RUN.findall(text):
         for pair in tagger.lcut(run):
             w = pair.word
-            if (pair.flag == "nr" and 2 <= len(w) <= 4 and not freq.get(w) and w not in seen
-                    and (w[0] in _SURNAMES or w[:2] in _SURNAME_READING) and len(w) <= 3 + (w[:2] in _SURNAME_READING)):
+            shaped = (w[:2] in _COMPOUND and len(w) <= 4) or (w[0] in _SURNAMES and 2 <= len(w) <= 3)
+            if pair.flag == "nr" and shaped and not freq.get(w) and w not in seen:
                 seen.append(w)
     return seen
 
