@@ -74,6 +74,26 @@ def close_clients() -> None:
     _clients.clear()
 
 
+def load_collection(client, name: str) -> None:
+    """`client.load_collection`, mending what a killed Milvus Lite process can leave. Milvus Lite (3.2)
+    writes a segment's index file in place, so a kill during that write leaves a cut file that every
+    later load fails on ("No data left in file"). Index files are derived from the segments: remove
+    the collection's index files and load again, which rebuilds them."""
+    try:
+        client.load_collection(name)
+    except Exception:
+        target = next((t for (t, _), c in _clients.items() if c is client), "")
+        folder = Path(target, "collections", name) if target and "://" not in target else None
+        files = [p for p in folder.glob("partitions/*/indexes/*") if p.suffix in (".idx", ".sidx")] if folder else []
+        if not files:
+            raise
+        logging.getLogger(__name__).warning("Milvus Lite could not load %s; rebuilding its %d index files",
+                                            name, len(files))
+        for p in files:
+            p.unlink()
+        client.load_collection(name)
+
+
 def _q(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)  # a double-quoted string literal for a filter expression
 
@@ -94,7 +114,7 @@ def _state(client, prefix: str) -> _State | None:
     meta = f"{prefix}_meta"
     if not client.has_collection(meta):
         return None
-    client.load_collection(meta)
+    load_collection(client, meta)
     rows = list(_query_all(client, meta, 'key like "current:%"', ["key", "value"]))
     if not rows:
         return None
@@ -258,7 +278,7 @@ def _live(settings: Settings, expect_model: str | None = None) -> tuple[Any, _St
         raise IndexError_(f"index was built with {st.header['embed_model']}, settings say {expect_model}: run `rag index`")
     names = _names(prefix, st.set)
     for name in names:
-        client.load_collection(name)
+        load_collection(client, name)
     retired = [r["key"].split(":", 2)[2] for r in _query_all(
         client, f"{prefix}_meta", f'key like {_q(f"retired:{st.set}:%")}', ["key", "value"])
         if json.loads(r["value"])["at"] <= st.live]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .milvus_store import MilvusIndex, _client, _names, _q, _query_all, _State, _state
+from .milvus_store import MilvusIndex, _client, _names, _q, _query_all, _State, _state, load_collection
 from .records import Chunk
 from .settings import Settings
 from .store import Sentences
@@ -74,7 +74,7 @@ def _ensure_meta(client, prefix: str) -> str:
         ip = client.prepare_index_params()
         ip.add_index("v", index_type="AUTOINDEX", metric_type="L2")
         client.create_collection(meta, schema=s, index_params=ip)
-    client.load_collection(meta)
+    load_collection(client, meta)
     return meta
 
 
@@ -84,7 +84,7 @@ def _tidy(client, prefix: str, st: _State) -> None:
     meta = f"{prefix}_meta"
     names = _names(prefix, st.set)
     for name in names:
-        client.load_collection(name)
+        load_collection(client, name)
         client.delete(name, filter=f"gen > {st.live}")
     records = list(_query_all(client, meta, f'key like {_q(f"retired:{st.set}:%")}', ["key", "value"]))
     stale = [r for r in records if json.loads(r["value"])["at"] > st.live]
@@ -148,7 +148,7 @@ class MilvusWriter:
             self.set, self.old_gens = st.set, prev.doc_gens
         self.names = _names(self.prefix, self.set)
         for name in self.names:
-            self.client.load_collection(name)
+            load_collection(self.client, name)
 
     def _doc_gen(self, doc_id: str) -> str:
         return f"{doc_id}@{self.gen}"

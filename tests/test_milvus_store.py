@@ -272,6 +272,19 @@ def test_process_killed_mid_build_leaves_old_generation(milvus_settings, corpus)
     assert _snapshot(milvus_settings) == before
 
 
+def test_index_file_cut_by_a_kill_is_rebuilt(milvus_settings, caplog):
+    """Milvus Lite writes a segment's index file in place; a kill mid-write leaves it cut (seen in CI)."""
+    build_index(milvus_settings, HashEmbedder(256), quiet=True)
+    before = _snapshot(milvus_settings)
+    milvus_store.close_clients()
+    cut = list(Path(milvus_settings.milvus_target).glob("collections/*/partitions/*/indexes/*.idx"))
+    assert cut
+    for p in cut:
+        p.write_bytes(b"")
+    assert _snapshot(milvus_settings) == before
+    assert "rebuilding" in caplog.text and all(p.stat().st_size > 0 for p in cut if p.exists())
+
+
 def test_rag_index_and_ask_through_settings(milvus_settings, monkeypatch, capsys):
     for k, v in {"RAG_CORPUS_DIR": milvus_settings.corpus_dir, "RAG_INDEX_DIR": milvus_settings.index_dir,
                  "RAG_EMBED_MODEL": "hash-256", "RAG_CONFIG": "/nonexistent.toml", "RAG_STORE": "milvus",
