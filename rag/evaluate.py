@@ -86,7 +86,7 @@ def _holds_answer(item: dict, normed: str) -> bool:
     return all(any(norm(a) in normed for a in group) for group in item["answers"])
 
 
-EVIDENCE_BUDGETS = (80, 160)
+EVIDENCE_BUDGETS = (80, 120, 160)  # 120: the default prompt budget
 
 
 def in_evidence(item: dict, evidence: str) -> bool:
@@ -246,6 +246,8 @@ def _retrieval_only(args: argparse.Namespace, s: Settings, items: list[dict]) ->
                                  for i, h in enumerate(got.hits)], "evidence": evidence,
                         "timings_ms": {"retrieve": (got.embed_seconds + got.search_seconds) * 1000,
                                        "first_token": 0.0, "generate": 0.0, "total": 0.0}})
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     summary = summarize(items, records)
     summary["settings"] = s.to_json()
     keep = ("n", "n_answerable", "recall@1", "recall@5", "mrr", *(f"evidence@{b}" for b in EVIDENCE_BUDGETS))

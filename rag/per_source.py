@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .answer_type import agrees, in_scope, places
+from .prompt import names_title
 from .records import DocInfo, Hit
 from .store import Index
 from .text import has_han, quantities, split_sentences
@@ -84,7 +85,11 @@ def differing_documents(question: str, kind: str | None, hits: Sequence[Hit], in
 
 def source_documents(question: str, kind: str | None, hits: Sequence[Hit], index: Index,
                      query_vec: np.ndarray) -> list[str]:
-    """The documents to answer from one by one; [] for an ordinary single answer."""
+    """The documents to answer from one by one; [] for an ordinary single answer. A question that names
+    one source ("《人工智能加速赋能千行百业》一文中…") is answered from that source only."""
+    named = [d for d in dict.fromkeys(h.chunk.doc_id for h in hits) if names_title(question, index.doc_info(d).title)]
+    if len(named) == 1 and not asks_across(question):
+        return named
     if asks_across(question):
         docs = list(dict.fromkeys(h.chunk.doc_id for h in hits))
         return docs[:MAX_SOURCES] if len(docs) >= 2 else []

@@ -81,6 +81,14 @@ def test_a_single_source_question_stays_a_single_answer(fake_settings, tmp_path)
     assert not a.abstained and "据" not in a.text and len(gen.prompts) == 1
 
 
+def test_a_question_naming_its_source_is_answered_from_that_source_only(fake_settings, tmp_path):
+    gen = EchoGenerator()
+    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(_corpus(tmp_path, DOCS))), generator=gen)
+    a = pipe.ask("《经济日报报道》一文中，我国有多少家人工智能企业？")
+    assert not a.abstained and len(gen.prompts) == 1 and "4400" not in gen.prompts[0], a.text
+    assert a.text.startswith("据《经济日报报道》（2024-10-21）：") and "4500" in a.text and "\n" not in a.text
+
+
 def test_a_figure_stated_for_another_city_is_not_an_answer_for_the_asked_one(fake_settings, tmp_path):
     docs = {"sh": "标题：上海报道\n\n截至2020年，上海有1,149家重点人工智能企业。"}
     settings = fake_settings.replace(corpus_dir=str(_corpus(tmp_path, docs)))
