@@ -118,14 +118,13 @@ def source_kinds(value: Quantity, sources: Sequence[str]) -> set[str | None]:
     return out
 
 
-def agrees(kind: str | None, sentence: str, sources: Sequence[str] = ()) -> bool:
-    """False when the sentence states no figure, or every number of it carries a known unit of another
-    kind than asked. A number written without a unit ("300 [4]。") takes the unit the `sources` (the
-    passages the answer was drawn from) write with the same value (`source_kinds`), when they agree on one."""
-    if kind is None:
-        return True
+def figure_kinds(sentence: str, sources: Sequence[str] = ()) -> tuple[list[str | None], bool]:
+    """The kind of each figure of a sentence ("size" for money and for a scaled figure with no unit,
+    None when unknown; years left out), and whether it states a rank or a multiple. A number written
+    without a unit ("300 [4]。") takes the unit the `sources` write with the same value, when they agree
+    on one (`source_kinds`)."""
     t = normalise_numbers(sentence)
-    kinds = []
+    kinds: list[str | None] = []
     relative = False  # a rank or a multiple ("第2位", "6 times"): never held against the kind
     for q in quantities(sentence):
         a, b = q.span
@@ -141,14 +140,20 @@ def agrees(kind: str | None, sentence: str, sources: Sequence[str] = ()) -> bool
         if k == "money" or (k is None and q.scaled):
             k = "size"  # money, or a scaled figure with no unit: an amount
         kinds.append(k)
+    return kinds, relative
+
+
+def agrees(kind: str | None, sentence: str, sources: Sequence[str] = ()) -> bool:
+    """False when the sentence states no figure, or every number of it carries a known unit of another
+    kind than asked (units of bare numbers read from the `sources`, see `figure_kinds`)."""
+    if kind is None:
+        return True
+    kinds, relative = figure_kinds(sentence, sources)
     if not kinds:
         return relative  # "how many?" answered without a figure ("the industry is growing fast") is no answer
-    if any(k is None or k == kind or (kind == "size" and k == "size") for k in kinds):
-        return True
-    return False
+    return any(k is None or k == kind for k in kinds)
 
 
-# Places a figure is stated for: a document's figure for Shanghai is not another source's figure for China.
 _PLACES = {
     "china": ("中国", "我国", "全国", "国内", "china", "my country", "the country", "nationwide", "national"),
     "beijing": ("北京", "beijing"), "shanghai": ("上海", "shanghai"), "shenzhen": ("深圳", "shenzhen"),

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .answer_type import agrees, in_scope, places
-from .prompt import names_title
 from .records import DocInfo, Hit
 from .store import Index
 from .text import has_han, quantities, split_sentences
@@ -83,11 +82,31 @@ def differing_documents(question: str, kind: str | None, hits: Sequence[Hit], in
     return list(best)[:MAX_SOURCES]
 
 
+_QUOTED = re.compile(r"《([^》]{4,})》|[“\"]([^”\"]{8,})[”\"]")
+
+
+def quotes_title(question: str, title: str) -> bool:
+    """The question quotes this title, whole or its start ("《人工智能加速赋能千行百业》一文中…",
+    'the article "A spokesman for the Ministry of …"').
+
+    >>> quotes_title("《人工智能加速赋能千行百业》一文中，企业数量超过多少家？", "人工智能加速赋能千行百业")
+    True
+    >>> quotes_title("人工智能加速赋能千行百业的企业有多少家？", "人工智能加速赋能千行百业")
+    False
+    """
+    key = re.sub(r"\W", "", title).lower()
+    for m in _QUOTED.finditer(question):
+        quoted = re.sub(r"\W", "", m.group(1) or m.group(2)).lower()
+        if len(quoted) >= 4 and key and (key.startswith(quoted) or quoted.startswith(key)):
+            return True
+    return False
+
+
 def source_documents(question: str, kind: str | None, hits: Sequence[Hit], index: Index,
                      query_vec: np.ndarray) -> list[str]:
     """The documents to answer from one by one; [] for an ordinary single answer. A question that names
     one source ("《人工智能加速赋能千行百业》一文中…") is answered from that source only."""
-    named = [d for d in dict.fromkeys(h.chunk.doc_id for h in hits) if names_title(question, index.doc_info(d).title)]
+    named = [d for d in dict.fromkeys(h.chunk.doc_id for h in hits) if quotes_title(question, index.doc_info(d).title)]
     if len(named) == 1 and not asks_across(question):
         return named
     if asks_across(question):

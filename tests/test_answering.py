@@ -3,12 +3,13 @@ import re
 import numpy as np
 import pytest
 
-from rag.answer import Delta, Done, Pipeline, QuestionError, Retrieved, clean_question
+from rag.answer import Delta, Done, Pipeline, QuestionError, Retrieved, clean_question, off_topic
 from rag.answer_type import scope_of
 from rag.cite import SourcePassage, SupportChecker, adds_nothing, model_refused, split_claims
 from rag.embed import HashEmbedder
 from rag.indexer import build_index
 from rag.prompt import ABSTAIN, SYSTEM, Passage, build_messages, fit_budget
+from rag.records import Chunk, Hit
 from rag.retrieve import rrf
 from rag.rewrite import condense, needs_rewrite
 from rag.store import load_index
@@ -390,3 +391,13 @@ def test_an_answer_made_of_the_passages_titles_abstains(fake_settings, tmp_path)
     assert titled.ask("电影节上修复的两部老电影叫什么？").abstained  # a title is not an answer
     named = open_pipeline(settings, generator=RewriteGenerator("电影节上修复了两部老电影，观众很多[1]。"))
     assert not named.ask("电影节上修复的两部老电影怎么样？").abstained
+
+
+def test_off_topic_questions_abstain_before_generation_unless_keywords_find_them():
+    def hit(dense, kw):
+        return Hit(Chunk("d#c", "d", "text", 0, 4, "en"), 0.0, dense, 0, kw)
+
+    assert off_topic([], 0.15)
+    assert off_topic([hit(0.09, None), hit(0.12, 0)], 0.15)  # a keyword match further down does not count
+    assert not off_topic([hit(0.13, 0), hit(0.1, None)], 0.15)  # "马柯德在哪所高校任教？": the name's keyword hit
+    assert not off_topic([hit(0.2, None)], 0.15)
