@@ -46,7 +46,7 @@ _EXPECT = [  # (pattern on the question, kind); the first that matches decides
                           r"how many\s+(?:\w+\s+){0,3}?(?:people|persons|employees|workers|researchers|staff|"
                           r"visitors|attendees|students)", re.IGNORECASE)),
     ("size", re.compile(r"规模|产值|营收|收入|投资|投入|资金|多少钱|how much .*(?:invest|spend|cost|worth|revenue|fund)|"
-                        r"(?:scale|size|value|revenue|output) of|how large|how big", re.IGNORECASE)),
+                        r"(?:scale|size|value|revenue|output) of|(?:industry|market) (?:scale|size)|how large|how big", re.IGNORECASE)),
 ]
 
 

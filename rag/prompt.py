@@ -19,7 +19,7 @@ from .guard import is_instruction
 from .names import annotate_names
 from .records import Hit
 from .store import Index
-from .text import has_han, in_notation
+from .text import HAN, has_han, in_notation
 
 TokenCount = Callable[[str], int]
 
@@ -102,7 +102,7 @@ def select_passages(hits: Sequence[Hit], index: Index, query_vec: np.ndarray, bu
     used = 0
     for _, h_i, s_i, text in pool:
         key = re.sub(r"\s+", "", text)
-        if key in seen or is_instruction(text):
+        if key in seen or is_instruction(text) or is_fragment(text):
             continue
         cost = count(text)
         if used and used + cost > budget:
@@ -127,6 +127,15 @@ def select_passages(hits: Sequence[Hit], index: Index, query_vec: np.ndarray, bu
         out.append(Passage(len(out) + 1, hit.chunk.id, hit.chunk.doc_id, _short(info.title), info.date,
                            " ".join(parts)))
     return out
+
+
+HAN_CHAR, WORD = re.compile(f"[{HAN}]"), re.compile(r"[A-Za-z]+")
+
+
+def is_fragment(sentence: str) -> bool:
+    """Too short to be evidence alone: no figure, under four words or six Chinese characters ("The best
+    conditions.”", "Reserve talents.", "苏波说。"). Shown alone, the small generator echoed one as its answer."""
+    return not re.search(r"\d", sentence) and len(HAN_CHAR.findall(sentence)) < 6 and len(WORD.findall(sentence)) < 4
 
 
 def _short(title: str, limit: int = 40) -> str:

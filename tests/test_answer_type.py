@@ -10,7 +10,7 @@ from rag.answer_type import agrees, expected_kind
     ("How many key AI firms did Shanghai have?", "company"),
     ("上海人工智能产业的从业人员有多少？", "people"), ("How many people work in Shanghai's AI companies?", "people"),
     ("2020年上海人工智能产业规模达到多少？", "size"), ("How much will Inspur Cloud invest?", "size"),
-    ("What is the scale of China's AI core industry?", "size"),
+    ("What is the scale of China's AI core industry?", "size"), ("What AI industry scale does Shanghai aim for?", "size"),
     ("上海人工智能产业年均增速是多少？", "percent"), ("What growth rate did Shanghai reach?", "percent"),
     ("我国算力规模在全球排第几？", None), ("Who is Tao Qing?", None),
 ])

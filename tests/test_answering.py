@@ -8,7 +8,7 @@ from rag.answer_type import scope_of
 from rag.cite import SourcePassage, SupportChecker, adds_nothing, model_refused, split_claims
 from rag.embed import HashEmbedder
 from rag.indexer import build_index
-from rag.prompt import ABSTAIN, SYSTEM, Passage, build_messages, fit_budget
+from rag.prompt import ABSTAIN, SYSTEM, Passage, build_messages, fit_budget, is_fragment
 from rag.records import Chunk, Hit
 from rag.retrieve import rrf
 from rag.rewrite import condense, needs_rewrite
@@ -401,3 +401,11 @@ def test_off_topic_questions_abstain_before_generation_unless_keywords_find_them
     assert off_topic([hit(0.09, None), hit(0.12, 0)], 0.15)  # a keyword match further down does not count
     assert not off_topic([hit(0.13, 0), hit(0.1, None)], 0.15)  # "马柯德在哪所高校任教？": the name's keyword hit
     assert not off_topic([hit(0.2, None)], 0.15)
+
+
+@pytest.mark.parametrize("sentence,fragment", [
+    ("The best conditions.”", True), ("Yang Chunli said.", True), ("苏波说。", True), ("In 2023.", False),
+    ("Shanghai has 1,149 companies.", False), ("我国人工智能企业超过4500家。", False), ("加快人工智能应用。", False),
+])
+def test_sentence_fragments_are_not_shown_as_evidence(sentence, fragment):
+    assert is_fragment(sentence) is fragment
