@@ -33,6 +33,7 @@ from .embed import Embedder
 from .errors import RagError
 from .generate import AnyGenerator, ExtractiveGenerator
 from .guard import is_instruction
+from .names import repair_names
 from .parts import join_parts, question_parts
 from .per_source import (
     according_to,
@@ -115,6 +116,14 @@ def judge_score(generator: AnyGenerator | None, question: str, v: Verified,
     if ask is None or not v.supported_sentences or not evidence:
         return None
     return ask(judge_messages(question, strip_markers(v.text), evidence))
+
+
+def for_reader(text: str, lang: str, sources: Sequence[str]) -> str:
+    """The verified answer as shown: figures in the reader's notation ("224.6 billion yuan" in a Chinese
+    answer -> "2246亿元") and, in English, Chinese names as the passages' pinyin ("Single Zhongde" ->
+    "Shan Zhongde"), by code."""
+    text = in_notation(text, lang)
+    return repair_names(text, sources) if lang == "en" else text
 
 
 def off_topic(hits: Sequence[Hit], abstain_score: float) -> bool:
@@ -318,7 +327,7 @@ class Pipeline:
                 scores["judge"] = round(judged, 4)
             if v.supported_sentences and (judged is None or judged >= s.judge_threshold):
                 # figures in the reader's notation ("224.6 billion yuan" in a Chinese answer -> "2246亿元"), by code
-                yield finish(in_notation(v.text, lang), False, raw, v.citations, v.unsupported, first,
+                yield finish(for_reader(v.text, lang, shown_texts), False, raw, v.citations, v.unsupported, first,
                              time.perf_counter() - t_gen, scores, hits)
                 return
         gen = time.perf_counter() - t_gen
@@ -379,7 +388,7 @@ class Pipeline:
                     if judged < self.settings.judge_threshold:
                         v = None  # the evidence does not state this answer to the question
             if v is not None and v.supported_sentences:
-                parts.append(lead + in_notation(v.text, lang))
+                parts.append(lead + for_reader(v.text, lang, [p.text for p in ps]))
                 answered += 1
             else:
                 parts.append(not_stated(info, lang))

@@ -8,11 +8,19 @@ beside each name, once per passage, and the generator copies it.
 ('Shan Zhongde', 'Ouyang Xiu')
 >>> annotate_names("工业和信息化部副部长单忠德介绍，单忠德表示")
 '工业和信息化部副部长单忠德 (Shan Zhongde)介绍，单忠德表示'
+
+It still translates a surname now and then, as a word ("Single Zhongde"): an English answer's name whose
+given name is a passage name's given name (two syllables or more) is written as the passage's pinyin.
+
+>>> repair_names("The vice minister is Single Zhongde [1].", ["工业和信息化部副部长单忠德介绍"])
+'The vice minister is Shan Zhongde [1].'
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
 from functools import cache
 
 from .text import HAN_RUN
@@ -74,3 +82,19 @@ def annotate_names(text: str) -> str:
         if i >= 0:
             text = f"{text[:i + len(name)]} ({romanise(name)}){text[i + len(name):]}"
     return text
+
+
+def repair_names(answer: str, sources: Sequence[str]) -> str:
+    """`answer` (English) with a mistranslated surname put right: "<Word> <Given>" where <Given> is the
+    pinyin given name of a person named in the `sources` and <Word> is not that person's surname."""
+    if not any(HAN_RUN.search(t) for t in sources):
+        return answer
+    full: dict[str, set[str]] = {}
+    for name in dict.fromkeys(n for t in sources for n in person_names(t)):
+        if len(name) - (2 if name[:2] in _COMPOUND else 1) >= 2:  # a one-syllable given name is too common
+            given = romanise(name).partition(" ")[2]
+            full.setdefault(given, set()).add(romanise(name))
+    for given, names in full.items():
+        if len(names) == 1:  # two people with this given name: leave it
+            answer = re.sub(rf"\b[A-Z][a-z]+ {given}\b", names.pop(), answer)
+    return answer
