@@ -1,0 +1,105 @@
+"""How often the prompt's evidence holds the answer, for other ways of choosing its sentences.
+
+Retrieval runs once per question; each variant then re-scores the sentences of the retrieved chunks
+and fills the budget as `rag.prompt.select_passages` does. Prints evidence@80 / 120 / 160 on the
+answerable questions of a set (the fifteenth session's sweep, eval/RESULTS.md).
+
+    python eval/evidence_sweep.py eval/seed_qa.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rag.answer_type import expected_kind, figure_kinds  # noqa: E402
+from rag.evaluate import in_evidence, load_set  # noqa: E402
+from rag.guard import is_instruction  # noqa: E402
+from rag.pipeline import open_pipeline  # noqa: E402
+from rag.prompt import is_fragment  # noqa: E402
+from rag.retrieve import Retriever  # noqa: E402
+from rag.settings import load_settings  # noqa: E402
+from rag.text import has_han  # noqa: E402
+
+VARIANTS = {  # name: (kind bonus, neighbour weight, chunk-score weight, other-language bonus, round robin)
+    "today": (0, 0, 0, 0, 0), "kind+0.1": (0.1, 0, 0, 0, 0), "kind+0.2": (0.2, 0, 0, 0, 0),
+    "neighbour 0.3": (0, 0.3, 0, 0, 0), "chunk 0.5": (0, 0, 0.5, 0, 0), "other-lang+0.05": (0, 0, 0, 0.05, 0),
+    "other-lang+0.1": (0, 0, 0, 0.1, 0), "chunk 0.5, other-lang+0.1": (0, 0, 0.5, 0.1, 0),
+    "round robin 2": (0, 0, 0, 0, 2), "round robin 3": (0, 0, 0, 0, 3),
+}
+BUDGETS = (80, 120, 160)
+
+
+def choose(index, question, hits, qv, budget, count, kind_bonus, neighbour, chunk, other_lang, round_robin):
+    kind, q_zh = expected_kind(question), has_han(question)
+    pool = []
+    for h_i, hit in enumerate(hits):
+        row = index.row_of(hit.chunk.id)
+        spans, vecs = index.chunk_sentences(row)
+        if len(spans) == 0:
+            pool.append((hit.dense_score, h_i, hit.chunk.text))
+            continue
+        sims = np.asarray(vecs, dtype=np.float32) @ qv
+        for s_i, (a, b) in enumerate(spans):
+            text, score = hit.chunk.text[a:b], float(sims[s_i])
+            if neighbour and s_i:
+                score += neighbour * max(0.0, float(sims[s_i - 1]) - score)
+            if kind_bonus and kind in figure_kinds(text)[0]:
+                score += kind_bonus
+            score += chunk * hit.dense_score + (other_lang if has_han(text) != q_zh else 0.0)
+            pool.append((score, h_i, text))
+    pool.sort(key=lambda x: -x[0])
+    if round_robin:  # the best sentence of each of the first hits goes first
+        firsts = [next(p for p in pool if p[1] == h) for h in range(min(round_robin, len(hits)))
+                  if any(p[1] == h for p in pool)]
+        pool = firsts + [p for p in pool if p not in firsts]
+    used, out, seen = 0, [], set()
+    for _, _, text in pool:
+        key = re.sub(r"\s+", "", text)
+        if key in seen or is_instruction(text) or is_fragment(text):
+            continue
+        cost = count(text)
+        if used and used + cost > budget:
+            continue
+        seen.add(key)
+        out.append(text)
+        used += cost
+        if used >= budget:
+            break
+    return "\n".join(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("set", type=Path)
+    args = ap.parse_args()
+    s = load_settings()
+    pipe = open_pipeline(s, with_generator=False)
+    retriever = Retriever(pipe.index, pipe.embedder, s)
+    tokens: dict[str, int] = {}
+
+    def count(text: str) -> int:
+        if text not in tokens:
+            tokens[text] = pipe.embedder.count_tokens([text])[0]
+        return tokens[text]
+
+    items = [i for i in load_set(args.set) if i["answerable"]]
+    got = {i["id"]: retriever.search(i["question"]) for i in items}
+    print(f"{len(items)} answerable questions of {args.set}")
+    print("| variant | " + " | ".join(f"evidence@{b}" for b in BUDGETS) + " |")
+    print("|---|" + "---|" * len(BUDGETS))
+    for name, params in VARIANTS.items():
+        row = [sum(in_evidence(i, choose(pipe.index, i["question"], got[i["id"]].hits, got[i["id"]].query_vector,
+                                         b, count, *params)) for i in items) / len(items) for b in BUDGETS]
+        print(f"| {name} | " + " | ".join(f"{x:.3f}" for x in row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
