@@ -7,7 +7,7 @@ generation, citation verification, abstention).
     python eval/suites.py dragonball ../shared/benchmarks [--domain Finance --lang en --sample-answers 30]
 
 The data directory is passed in, never copied into the repository. Each run prints its figures and
-writes eval/results/<suite>.json and <suite>_records.jsonl (a filtered DragonBall run:
+writes eval/results/<suite>.json (or `--out DIR`) and <suite>_records.jsonl (a filtered DragonBall run:
 dragonball_<domain>_<lang>.json). Answer accuracy: every gold answer (or one of its aliases) occurs
 in the answer, case, whitespace, [n] markers and the gold's closing full stop ignored, and the
 system did not abstain; span recall gives CMRC-style partial credit.
@@ -380,7 +380,10 @@ def main() -> int:
     ap.add_argument("--workdir", type=Path, help="keep corpora and indexes here for re-runs (default: temporary)")
     ap.add_argument("--domain", default="", help="DragonBall: only documents of this domain (default: all)")
     ap.add_argument("--lang", default="", help="DragonBall: only documents in this language (default: all)")
+    ap.add_argument("--out", type=Path, help="folder for <suite>.json and its records (default: eval/results)")
     args = ap.parse_args()
+    global OUT
+    OUT = args.out or OUT  # checkpoints and the final figures go here
     if not (args.bench / args.suite if args.suite != "cmrc" else args.bench / "cmrc2018").is_dir():
         ap.error(f"{args.bench} does not hold the {args.suite} data (see ../shared/benchmarks/README.md)")
     t0 = time.perf_counter()
