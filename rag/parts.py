@@ -68,11 +68,13 @@ NOT_ANSWERED = {"zh": "资料中没有找到“{part}”的答案。", "en": 'Th
 def join_parts(question: str, rewritten: str, lang: str, traditional: bool, parts: Sequence[str],
                answers: Sequence[Answer], abstain_text: str, total: float) -> Answer:
     """One answer from the parts' answers: texts joined, each part's [n] markers and citations
-    renumbered onto one list of sources (a chunk both parts cite keeps one number). A part without an
-    answer says so by name; with no part answered, the whole question abstains."""
+    renumbered onto one list of sources (a chunk both parts cite keeps one number), a line already given
+    not repeated. A part without an answer says so by name; with no part answered, the whole question
+    abstains."""
     hits: list[Hit] = []
     number: dict[str, int] = {}
     texts, raws, unsupported = [], [], []
+    shown: set[str] = set()
     citations: list[Citation] = []
     for part, a in zip(parts, answers, strict=True):
         renumber: dict[int, int] = {}
@@ -85,7 +87,10 @@ def join_parts(question: str, rewritten: str, lang: str, traditional: bool, part
         if a.abstained:
             texts.append(in_script(NOT_ANSWERED[lang].format(part=part.rstrip("？?")), traditional))
             continue
-        texts.append(_renumbered(a.text, renumber))
+        lines = [x for x in _renumbered(a.text, renumber).split("\n") if x not in shown]
+        shown.update(lines)  # two parts answered per source can give the same source's line twice
+        if lines:
+            texts.append("\n".join(lines))
         citations += [dataclasses.replace(c, n=renumber.get(c.n, c.n)) for c in a.citations]
         unsupported += a.unsupported
     answered = [a for a in answers if not a.abstained]

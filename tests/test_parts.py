@@ -65,6 +65,18 @@ def test_a_part_without_an_answer_says_so_and_none_answered_abstains(fake_settin
     assert both.abstained and both.text == "资料中没有找到这个问题的答案。" and not both.citations
 
 
+def test_a_line_two_parts_both_give_is_shown_once(fake_settings, tmp_path):
+    settings = fake_settings.replace(corpus_dir=str(_corpus(tmp_path, DOCS)))
+    pipe = open_pipeline(settings, generator=EchoGenerator())
+    parts = ["京东工业互联网平台在哪个城市落地？", "渔政核查核录系统在哪个城市落地？"]
+    first, second = pipe.ask(parts[0]), pipe.ask(parts[1])
+    twice = join_parts("q", "q", "zh", False, parts, [first, first], "资料中没有找到这个问题的答案。", 1.0)
+    assert twice.text == first.text  # per-source parts answered the same way: one copy
+    both = join_parts("q", "q", "zh", False, parts, [first, second], "资料中没有找到这个问题的答案。", 1.0)
+    lines = both.text.split("\n")
+    assert len(lines) == 2 and lines[0] == first.text and "威海" in lines[1]
+
+
 def test_a_shared_head_noun_is_asked_of_both():
     assert question_parts("中国移动和中国联通的AI应用分别是什么？") == ["中国移动的AI应用是什么？", "中国联通的AI应用是什么？"]
     assert question_parts("京东平台和联通的渔政系统分别在哪个城市落地？") == [  # not a copula: nothing shared
