@@ -93,11 +93,13 @@ def quotes_title(question: str, title: str) -> bool:
     True
     >>> quotes_title("人工智能加速赋能千行百业的企业有多少家？", "人工智能加速赋能千行百业")
     False
+    >>> quotes_title("《人工智能》一书怎么说？", "人工智能加速赋能千行百业")  # too little of the title
+    False
     """
     key = re.sub(r"\W", "", title).lower()
     for m in _QUOTED.finditer(question):
         quoted = re.sub(r"\W", "", m.group(1) or m.group(2)).lower()
-        if len(quoted) >= 4 and key and (key.startswith(quoted) or quoted.startswith(key)):
+        if len(quoted) >= min(len(key), 6) and key and (key.startswith(quoted) or quoted.startswith(key)):
             return True
     return False
 
