@@ -27,8 +27,9 @@ from rag.retrieve import Retriever  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 from rag.text import has_han  # noqa: E402
 
-VARIANTS = {  # name: (kind bonus, neighbour weight, chunk-score weight, other-language bonus, round robin)
-    "today": (0, 0, 0, 0, 0), "kind+0.1": (0.1, 0, 0, 0, 0), "kind+0.2": (0.2, 0, 0, 0, 0),
+VARIANTS = {  # name: (kind bonus, neighbour weight, chunk-score weight, other-language bonus, round robin[, dup])
+    "today": (0, 0, 0, 0, 0), "near-duplicates out 0.6": (0, 0, 0, 0, 0, 0.6), "near-duplicates out 0.7": (0, 0, 0, 0, 0, 0.7),
+    "near-duplicates out 0.85": (0, 0, 0, 0, 0, 0.85), "near-duplicates out 0.9": (0, 0, 0, 0, 0, 0.9), "kind+0.1": (0.1, 0, 0, 0, 0), "kind+0.2": (0.2, 0, 0, 0, 0),
     "neighbour 0.3": (0, 0.3, 0, 0, 0), "chunk 0.5": (0, 0, 0.5, 0, 0), "other-lang+0.05": (0, 0, 0, 0.05, 0),
     "other-lang+0.1": (0, 0, 0, 0.1, 0), "chunk 0.5, other-lang+0.1": (0, 0, 0.5, 0.1, 0),
     "round robin 2": (0, 0, 0, 0, 2), "round robin 3": (0, 0, 0, 0, 3),
@@ -36,14 +37,15 @@ VARIANTS = {  # name: (kind bonus, neighbour weight, chunk-score weight, other-l
 BUDGETS = (80, 120, 160)
 
 
-def choose(index, question, hits, qv, budget, count, kind_bonus, neighbour, chunk, other_lang, round_robin):
+def choose(index, question, hits, qv, budget, count, kind_bonus, neighbour, chunk, other_lang, round_robin,
+           duplicate=0.0):
     kind, q_zh = expected_kind(question), has_han(question)
     pool = []
     for h_i, hit in enumerate(hits):
         row = index.row_of(hit.chunk.id)
         spans, vecs = index.chunk_sentences(row)
         if len(spans) == 0:
-            pool.append((hit.dense_score, h_i, hit.chunk.text))
+            pool.append((hit.dense_score, h_i, hit.chunk.text, None))
             continue
         sims = np.asarray(vecs, dtype=np.float32) @ qv
         for s_i, (a, b) in enumerate(spans):
@@ -53,21 +55,24 @@ def choose(index, question, hits, qv, budget, count, kind_bonus, neighbour, chun
             if kind_bonus and kind in figure_kinds(text)[0]:
                 score += kind_bonus
             score += chunk * hit.dense_score + (other_lang if has_han(text) != q_zh else 0.0)
-            pool.append((score, h_i, text))
+            pool.append((score, h_i, text, np.asarray(vecs[s_i], dtype=np.float32)))
     pool.sort(key=lambda x: -x[0])
     if round_robin:  # the best sentence of each of the first hits goes first
         firsts = [next(p for p in pool if p[1] == h) for h in range(min(round_robin, len(hits)))
                   if any(p[1] == h for p in pool)]
-        pool = firsts + [p for p in pool if p not in firsts]
-    used, out, seen = 0, [], set()
-    for _, _, text in pool:
+        pool = firsts + [p for p in pool if all(p is not f for f in firsts)]
+    used, out, seen, kept = 0, [], set(), []
+    for _, _, text, vec in pool:
         key = re.sub(r"\s+", "", text)
         if key in seen or is_instruction(text) or is_fragment(text):
             continue
+        if duplicate and vec is not None and any(float(vec @ k) > duplicate for k in kept):
+            continue  # says what a sentence already chosen says (often its translation in another article)
         cost = count(text)
         if used and used + cost > budget:
             continue
         seen.add(key)
+        kept += [vec] if vec is not None else []
         out.append(text)
         used += cost
         if used >= budget:
