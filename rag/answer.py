@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .answer_type import agrees, expected_kind, scope_of
+from .answer_type import about_question, agrees, expected_kind, scope_of
 from .budget import budget_for
 from .cite import (
     SourcePassage,
@@ -325,7 +325,9 @@ class Pipeline:
             judged = self._judge(standalone, v, index)
             if judged is not None:
                 scores["judge"] = round(judged, 4)
-            if v.supported_sentences and (judged is None or judged >= s.judge_threshold):
+            cited = [passages[c.n - 1].text for c in v.citations if c.supported and 1 <= c.n <= len(passages)]
+            if (v.supported_sentences and (judged is None or judged >= s.judge_threshold)
+                    and about_question(standalone, v.text, cited)):
                 # figures in the reader's notation ("224.6 billion yuan" in a Chinese answer -> "2246亿元"), by code
                 yield finish(for_reader(v.text, lang, shown_texts), False, raw, v.citations, v.unsupported, first,
                              time.perf_counter() - t_gen, scores, hits)

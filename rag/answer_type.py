@@ -22,7 +22,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from .text import HAN, Quantity, normalise_numbers, quantities, same_quantity, to_simplified
+from .cite import strip_markers
+from .text import (
+    HAN,
+    Quantity,
+    has_han,
+    normalise_numbers,
+    quantities,
+    same_quantity,
+    search_tokens,
+    to_simplified,
+)
 
 # unit words -> kind of quantity (English words are matched by prefix: "compan" covers company/companies)
 _UNITS: dict[str, tuple[str, ...]] = {
@@ -204,3 +214,23 @@ def scope_of(question: str) -> Callable[[str, str], bool]:
     False
     """
     return lambda claim, sentence: in_scope(claim, sentence) and in_scope(question, sentence)
+
+
+def about_question(question: str, answer: str, cited: Sequence[str]) -> bool:
+    """A bare answer ("Shanghai [1].", "浪潮云[1]。": four words or eight Chinese characters at most) must
+    come from passages that share a word with the question besides the answer's own: "What is the capital
+    of China?" answered "Shanghai" from a passage on Shanghai's chip makers is no answer. Longer answers
+    restate the question and are left to the other checks; so are passages in the other language.
+
+    >>> about_question("What is the capital of China?", "Shanghai [1].", ["This is Shanghai artificial intelligence."])
+    False
+    >>> about_question("Which Turing Award laureate settled in Shanghai?", "Yao Qizhi [1].", ["Turing Award winner Yao Qizhi"])
+    True
+    """
+    bare = strip_markers(answer)
+    if len(re.findall(r"[A-Za-z]+", bare)) > 4 or len(re.findall(f"[{HAN}]", bare)) > 8:
+        return True
+    if any(has_han(t) != has_han(question) for t in cited):
+        return True
+    asked = set(search_tokens(question)) - set(search_tokens(bare))
+    return not asked or bool(asked & {w for t in cited for w in search_tokens(t)})

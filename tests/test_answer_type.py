@@ -58,3 +58,15 @@ def test_a_figure_without_a_unit_takes_the_unit_its_passage_gives():
     assert agrees("people", "300 [4]。", ["The figure was 300."]) is True  # no unit anywhere: let through
     staff = ["the total number of employees in Shanghai's key AI companies will reach 187,000 (July 2020)."]
     assert agrees("people", "The total will reach 187,000 [1].", staff) is True  # two kinds before it: unknown
+
+
+def test_a_bare_answer_must_come_from_a_passage_about_the_question():
+    from rag.answer_type import about_question
+
+    off = ["Shanghai is very, very good in this country. This is Shanghai artificial intelligence."]
+    assert not about_question("What is the capital of China?", "Shanghai [1].", off)
+    assert about_question("Which Turing Award laureate settled in Shanghai?", "Yao Qizhi [1].",
+                          ["Turing Award winner Yao Qizhi settled in Shanghai."])
+    assert about_question("What is the capital of China?", "The capital of China is Shanghai [1].", off)  # not bare
+    assert about_question("中国的首都是哪里？", "上海[1]。", off)  # a passage in the other language: left to the judge
+    assert not about_question("中国的首都是哪里？", "上海[1]。", ["上海是人工智能高地。"])

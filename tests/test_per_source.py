@@ -123,3 +123,10 @@ def test_echoed_question_clauses_are_dropped():
     assert drop_echo("工信部发布会和经济日报的报道中，企业数量超过4400家[1]。", q) == "企业数量超过4400家[1]。"
     assert drop_echo("The count is 4,400 [1].", "What is the count?") == "The count is 4,400 [1]."
     assert drop_echo("报道中，", "报道中") == "报道中，"  # nothing would remain: kept whole
+
+
+def test_a_bare_answer_from_a_passage_not_about_the_question_abstains(fake_settings, tmp_path):
+    docs = {"sh": "标题：上海报道\n\n上海是人工智能产业的高地，聚集了大量企业。"}
+    settings = fake_settings.replace(corpus_dir=str(_corpus(tmp_path, docs)))
+    assert open_pipeline(settings, generator=EchoGenerator("上海[1]。")).ask("中国的首都是哪里？").abstained
+    assert not open_pipeline(settings, generator=EchoGenerator("上海[1]。")).ask("人工智能产业的高地是哪里？").abstained
