@@ -325,10 +325,10 @@ class Pipeline:
             judged = self._judge(standalone, v, index)
             if judged is not None:
                 scores["judge"] = round(judged, 4)
+            # a bare answer ("Shanghai [1].") must come from passages about the question
             cited = [passages[c.n - 1].text for c in v.citations if c.supported and 1 <= c.n <= len(passages)]
             if (v.supported_sentences and (judged is None or judged >= s.judge_threshold)
                     and about_question(standalone, v.text, cited)):
-                # figures in the reader's notation ("224.6 billion yuan" in a Chinese answer -> "2246亿元"), by code
                 yield finish(for_reader(v.text, lang, shown_texts), False, raw, v.citations, v.unsupported, first,
                              time.perf_counter() - t_gen, scores, hits)
                 return
