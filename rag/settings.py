@@ -57,8 +57,8 @@ class Settings:
     # but the evidence chosen for the prompt holds the answer less often (0.75 -> 0.70 at 80 tokens), so not default
     evidence: str = "sentences"  # sentences (best sentences within prompt_budget) | chunks (whole chunks)
     abstain_score: float = 0.15  # best dense cosine below this, and the best hit not the keyword leg's best ->
-    # abstain without generating (answer.off_topic). Seed set: answerable questions score 0.198 and up; ten
-    # off-topic questions ("How do I bake bread?", "红烧肉怎么做？") 0.07-0.14. Near-miss questions score as high as
+    # abstain without generating (answer.off_topic). Seed set: answerable questions score 0.198 and up; seven
+    # off-topic questions ("How do I bake bread?", "红烧肉怎么做？") 0.07-0.13. Near-miss questions score as high as
     # answerable ones, so most abstentions come from the model and from citation verification
     device: str = "auto"  # auto | cpu | cuda
     dtype: str = "auto"  # auto (bfloat16 where the CPU supports it) | bfloat16 | float32
