@@ -378,9 +378,10 @@ class Pipeline:
             raws.append(lead + raw)
             v = None
             titles = [index.doc_info(p.doc_id).title for p in ps]
+            texts = [p.text for p in ps]
             if raw and not model_refused(raw) and not adds_nothing(raw, f"{question} {standalone}", titles):
                 checker = self._checker(index, ps, standalone)
-                v = checker.verify(raw, partial(agrees, kind, sources=[p.text for p in ps]))
+                v = checker.verify(raw, partial(agrees, kind, sources=texts))
                 r, p = checker.alce(v.text)
                 recall, precision = recall + r, precision + p
                 citations.extend(v.citations)
@@ -391,7 +392,7 @@ class Pipeline:
                     if judged < self.settings.judge_threshold:
                         v = None  # the evidence does not state this answer to the question
             if v is not None and v.supported_sentences:
-                parts.append(lead + for_reader(v.text, lang, [p.text for p in ps]))
+                parts.append(lead + for_reader(v.text, lang, texts))
                 answered += 1
             else:
                 parts.append(not_stated(info, lang))

@@ -27,6 +27,7 @@ from .text import (
     HAN,
     Quantity,
     has_han,
+    is_short,
     normalise_numbers,
     quantities,
     same_quantity,
@@ -228,7 +229,7 @@ def about_question(question: str, answer: str, cited: Sequence[str]) -> bool:
     True
     """
     bare = strip_markers(answer)
-    if len(re.findall(r"[A-Za-z]+", bare)) > 4 or len(re.findall(f"[{HAN}]", bare)) > 8:
+    if not is_short(bare, 4, 8):
         return True
     if any(has_han(t) != has_han(question) for t in cited):
         return True

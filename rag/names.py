@@ -92,8 +92,8 @@ def repair_names(answer: str, sources: Sequence[str]) -> str:
     full: dict[str, set[str]] = {}
     for name in dict.fromkeys(n for t in sources for n in person_names(t)):
         if len(name) - (2 if name[:2] in _COMPOUND else 1) >= 2:  # a one-syllable given name is too common
-            given = romanise(name).partition(" ")[2]
-            full.setdefault(given, set()).add(romanise(name))
+            pinyin = romanise(name)
+            full.setdefault(pinyin.partition(" ")[2], set()).add(pinyin)
     for given, names in full.items():
         if len(names) == 1:  # two people with this given name: leave it
             answer = re.sub(rf"\b[A-Z][a-z]+ {given}\b", names.pop(), answer)

@@ -19,7 +19,7 @@ from .guard import is_instruction
 from .names import annotate_names
 from .records import Hit
 from .store import Index
-from .text import HAN, has_han, in_notation
+from .text import has_han, in_notation, is_short
 
 TokenCount = Callable[[str], int]
 
@@ -129,13 +129,10 @@ def select_passages(hits: Sequence[Hit], index: Index, query_vec: np.ndarray, bu
     return out
 
 
-HAN_CHAR, WORD = re.compile(f"[{HAN}]"), re.compile(r"[A-Za-z]+")
-
-
 def is_fragment(sentence: str) -> bool:
     """Too short to be evidence alone: no figure, under four words or six Chinese characters ("The best
     conditions.”", "Reserve talents.", "苏波说。"). Shown alone, the small generator echoed one as its answer."""
-    return not re.search(r"\d", sentence) and len(HAN_CHAR.findall(sentence)) < 6 and len(WORD.findall(sentence)) < 4
+    return not re.search(r"\d", sentence) and is_short(sentence, 3, 5)
 
 
 def _short(title: str, limit: int = 40) -> str:

@@ -38,6 +38,14 @@ def has_han(text: str) -> bool:
     return bool(HAN_CHAR.search(text))
 
 
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+
+
+def is_short(text: str, words: int, han: int) -> bool:
+    """At most `words` English words and `han` Han characters (a fragment, a bare answer)."""
+    return len(_LATIN_WORD.findall(text)) <= words and len(HAN_CHAR.findall(text)) <= han
+
+
 def has_words(text: str) -> bool:
     """Something to search for: a letter, digit or Han character."""
     return bool(re.search(rf"[\w{HAN}]", text))
