@@ -116,6 +116,7 @@ def main() -> int:
     ap.add_argument("--baseline", type=Path, help="another cite.py to score side by side")
     ap.add_argument("--rgb", type=Path, help="instead of records: RGB's zh_fact.json (public data)")
     ap.add_argument("--judge", action="store_true", help="also score the judge (loads the generator)")
+    ap.add_argument("--show", default="", help="print the cases of this variant that the checker passes")
     args = ap.parse_args()
     if not args.records and not args.rgb:
         ap.error("give a records file or --rgb")
@@ -153,6 +154,8 @@ def main() -> int:
                     c = counts[name][variant]
                     c[0] += 1
                     c[1] += v.supported_sentences > 0
+                    if module is cite and variant == args.show and v.supported_sentences:
+                        print(f"{question}: {sentence}\n    claim: {claim}")
     for r in records:
         q = items.get(r["id"])
         if q is None or not q["answerable"] or r["abstained"] or not is_correct(q, r):
@@ -175,6 +178,8 @@ def main() -> int:
                     c = counts[name][variant]
                     c[0] += 1
                     c[1] += v.supported_sentences > 0
+                    if module is cite and variant == args.show and v.supported_sentences:
+                        print(f"{r['id']}: {sentence}\n    passage: {passage[:300]}")
     print("| variant | should | n | " + " | ".join(f"passed ({m})" for m in modules) + " |")
     print("|---|---|---|" + "---|" * len(modules))
     order = ["right", "other notation", "number swapped", "year shifted", "unit swapped", "subject swapped"]

@@ -32,6 +32,7 @@ from .text import (
     search_tokens,
     split_sentences,
 )
+from .units import role_mismatch, roles
 
 EmbedFn = Callable[[list[str]], np.ndarray]  # answer sentences -> normalised vectors
 
@@ -123,6 +124,7 @@ class SupportChecker:
         self._sentence_zh = {p.n: np.array([detect_lang(t) == "zh" for t in p.sentences], dtype=bool)
                              for p in passages}
         self._tokens = {p.n: set(search_tokens(p.text)) for p in passages}
+        self._roles = {p.n: roles(p.text) for p in passages}  # each number with the nouns written with it
 
     def _vectors(self, claims: list[str]) -> np.ndarray | None:
         """Claim embeddings, each text embedded once per checker (verify and both ALCE scorings share them)."""
@@ -151,8 +153,8 @@ class SupportChecker:
             for j, n in enumerate(ns):
                 # the question's small count is needed only where this passage states it (then it anchors)
                 nums = [q for q in stated if q not in premises or _stated([q], self._numbers[n])]
-                if not _stated(nums, self._numbers[n]):
-                    continue
+                if not _stated(nums, self._numbers[n]) or role_mismatch(claim, self._roles[n], figures):
+                    continue  # a figure not in the passage, or stated there for another thing ("16个月" as 16次)
                 lexical = len(toks & self._tokens[n]) / len(toks) if toks else 0.0
                 semantic = 0.0
                 p = self.passages[n]
