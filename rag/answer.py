@@ -252,7 +252,8 @@ class Pipeline:
         def finish(text: str, abstained: bool, raw: str = "", citations=(), unsupported=(),
                    first: float = 0.0, gen: float = 0.0, scores: dict | None = None, shown=None) -> Done:
             total = time.perf_counter() - t0
-            return Done(Answer(question, lang, in_script(text, traditional), abstained, tuple(citations),
+            # an abstention cites nothing: a withdrawn draft's markers stay in `raw` only
+            return Done(Answer(question, lang, in_script(text, traditional), abstained, () if abstained else tuple(citations),
                                hits if shown is None else shown,
                                standalone, Timings(t_retrieve, first or total, gen, total),
                                tuple(in_script(u, traditional) for u in unsupported), raw, scores or {}, traditional))

@@ -45,6 +45,7 @@ def test_a_draft_the_judge_rejects_abstains_and_one_it_accepts_stands(fake_setti
     low = JudgedGenerator("上海共有1,149家重点人工智能企业[1]。", 0.3)
     a = open_pipeline(s, generator=low).ask(QUESTION)
     assert a.abstained and a.citation_scores["judge"] == 0.3
+    assert a.citations == () and "[1]" in a.raw_text  # the withdrawn draft's markers are not shown as citations
     # the judge saw the question, the answer without markers and the cited evidence sentence
     assert QUESTION in low.judged[0] and "1,149家重点人工智能企业。" in low.judged[0] and "[1]" not in low.judged[0]
     high = JudgedGenerator("上海共有1,149家重点人工智能企业[1]。", 0.9)
