@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from .text import Quantity, normalise_numbers, quantities, same_quantity
+from .text import Quantity, normalise_numbers, quantities, same_quantity, split_sentences
 
 # concept -> Chinese words (found anywhere in the phrase after the number) and English word prefixes
 # (matched against the first words after it). Only nouns that name what is counted or measured.
@@ -99,30 +100,59 @@ def concepts_at(text: str, start: int, end: int) -> set[str]:
     return found
 
 
-def roles(text: str) -> list[tuple[Quantity, set[str]]]:
-    """Every number of `text` with the concepts written with it."""
+_YEAR = re.compile(r"(?<!\d)(?<!\d[.,])(?:19|20)\d{2}(?!\d)(?![.,]\d)")  # not part of 12,019 or 2019.5
+
+
+def years(text: str) -> set[int]:
+    """The years a text names: four-digit numbers from 1900 to 2099 ("2022-08-27" names 2022)."""
+    return {int(y) for y in _YEAR.findall(text)}
+
+
+def _is_year(q: Quantity) -> bool:
+    return q.kind == "number" and q.value == int(q.value) and 1900 <= q.value <= 2100
+
+
+@dataclass(frozen=True)
+class Stated:
+    """A number of a passage, the concepts written with it and the years its sentence names."""
+
+    quantity: Quantity
+    concepts: frozenset[str]
+    years: frozenset[int]
+
+
+def roles(text: str) -> list[Stated]:
+    """Every number of `text` with the concepts written with it and its sentence's years."""
     t = normalise_numbers(text)
-    return [(q, {"percent"} if q.kind == "percent" else concepts_at(t, *q.span)) for q in quantities(text)]
+    sentences = [(a, b, frozenset(years(t[a:b]))) for a, b in split_sentences(t)]
+    out = []
+    for q in quantities(text):
+        concepts = {"percent"} if q.kind == "percent" else concepts_at(t, *q.span)
+        named = next((ys for a, b, ys in sentences if a <= q.span[0] < b), frozenset())
+        out.append(Stated(q, frozenset(concepts), named))
+    return out
 
 
-def role_mismatch(claim: str, passage: str | Sequence[tuple[Quantity, set[str]]],
-                  figures: Sequence[Quantity] | None = None) -> bool:
+def role_mismatch(claim: str, passage: str | Sequence[Stated], figures: Sequence[Quantity] | None = None) -> bool:
     """True when a figure of `claim` (all of its numbers, or `figures`) is, everywhere the passage
     states that value, written for another thing than the claim gives it: other nouns or units, a
-    percent stated as a bare number, a date's day as a count or as a month. Unknown nouns on either
-    side agree."""
+    percent stated as a bare number, a date's day as a count or as a month; or in a sentence that
+    names years, none of them a year the claim names ("2018年出生人口1523万" from "2019年…出生人口1523万").
+    Unknown nouns on either side agree, and so does a sentence without a year."""
     stated = roles(passage) if isinstance(passage, str) else passage
     t = normalise_numbers(claim)
+    claim_years = years(t)
     for q in quantities(claim) if figures is None else figures:
-        if q.kind in ("ordinal", "times") or (q.kind == "number" and q.value == int(q.value)
-                                               and 1900 <= q.value <= 2100):
+        if q.kind in ("ordinal", "times") or _is_year(q):
             continue  # a rank, a multiple or a year: not a count of anything
         mine = {"percent"} if q.kind == "percent" else concepts_at(t, *q.span)
-        theirs = [c for s, c in stated if same_quantity(q, s)]
+        theirs = [s for s in stated if same_quantity(q, s.quantity)]
         if not theirs:
             continue
-        if q.kind == "number" and not mine and all("percent" in c for c in theirs):
+        if q.kind == "number" and not mine and all("percent" in s.concepts for s in theirs):
             return True  # "缺口是52.6" for "52.6%"
-        if mine and all(c and not (c & mine) for c in theirs):
+        if mine and all(s.concepts and not (s.concepts & mine) for s in theirs):
+            return True
+        if claim_years and all(s.years and not (s.years & claim_years) for s in theirs):
             return True
     return False
