@@ -33,7 +33,7 @@ from .embed import Embedder
 from .errors import RagError
 from .generate import AnyGenerator, ExtractiveGenerator
 from .guard import is_instruction
-from .names import repair_names
+from .names import names_asked_person, repair_names
 from .parts import join_parts, question_parts
 from .per_source import (
     according_to,
@@ -327,10 +327,11 @@ class Pipeline:
             judged = self._judge(standalone, v, index)
             if judged is not None:
                 scores["judge"] = round(judged, 4)
-            # a bare answer ("Shanghai [1].") must come from passages about the question
+            # a bare answer ("Shanghai [1].") must come from passages about the question, and a question
+            # about a person from passages that name that person
             cited = [passages[c.n - 1].text for c in v.citations if c.supported and 1 <= c.n <= len(passages)]
             if (v.supported_sentences and (judged is None or judged >= s.judge_threshold)
-                    and about_question(standalone, v.text, cited)):
+                    and about_question(standalone, v.text, cited) and self._names_asked_person(standalone, v, hits)):
                 yield finish(for_reader(v.text, lang, shown_texts), False, raw, v.citations, v.unsupported, first,
                              time.perf_counter() - t_gen, scores, hits)
                 return
@@ -385,15 +386,17 @@ class Pipeline:
                 v = checker.verify(raw, partial(agrees, kind, sources=texts))
                 r, p = checker.alce(v.text)
                 recall, precision = recall + r, precision + p
-                citations.extend(v.citations)
                 unsupported.extend(v.unsupported)
                 judged = self._judge(standalone, v, index)
                 if judged is not None:
                     judges.append(judged)
                     if judged < self.settings.judge_threshold:
                         v = None  # the evidence does not state this answer to the question
+                if v is not None and not self._names_asked_person(standalone, v, hits):
+                    v = None  # about someone else than the person asked about
             if v is not None and v.supported_sentences:
                 parts.append(lead + for_reader(v.text, lang, texts))
+                citations.extend(v.citations)  # a source that "does not say" cites nothing
                 answered += 1
             else:
                 parts.append(not_stated(info, lang))
@@ -405,6 +408,13 @@ class Pipeline:
             yield finish(ABSTAIN[lang], True, "\n".join(raws), citations, unsupported, first, gen, scores, hits)
             return
         yield finish("\n".join(parts), False, "\n".join(raws), citations, unsupported, first, gen, scores, hits)
+
+    @staticmethod
+    def _names_asked_person(question: str, v: Verified, hits: Sequence[Hit]) -> bool:
+        """The chunks the answer cites name every person the question names (`names.names_asked_person`)."""
+        cited = {c.chunk_id for c in v.citations if c.supported}
+        return names_asked_person(question, [h.chunk.text for h in hits if h.chunk.id in cited],
+                                  [h.chunk.text for h in hits])
 
     def _draft(self, question: str, lang: str, passages: Sequence[Passage]) -> Iterator[str]:
         """The generator's answer, streamed: a language model reads the prompt built from the

@@ -98,3 +98,45 @@ def repair_names(answer: str, sources: Sequence[str]) -> str:
         if len(names) == 1:  # two people with this given name: leave it
             answer = re.sub(rf"\b[A-Z][a-z]+ {given}\b", names.pop(), answer)
     return answer
+
+
+@cache
+def _pinyin_surnames() -> frozenset[str]:
+    from pypinyin import lazy_pinyin
+
+    return frozenset({_SURNAME_READING.get(s) or "".join(lazy_pinyin(s)) for s in _SURNAMES}
+                     | set(_SURNAME_READING.values()))
+
+
+_PAIR = re.compile(r"\b([A-Z][a-z]+) ([A-Z][a-z]+)\b")
+
+
+def asked_persons(question: str, hits: Sequence[str]) -> list[tuple[str, ...]]:
+    """The people a question names, each as the forms a passage may name them by: a Chinese
+    question's names (the Han name, and its pinyin where the retrieved `hits` write it so); an
+    English question's pinyin names that the hits write, in pinyin or as a Han name."""
+    if HAN_RUN.search(question):
+        text = " ".join(hits)
+        # a name no hit writes, as it is or in pinyin (a transliterated foreign name, 马丁·路德): no known form
+        return [tuple(f for f in (n, romanise(n)) if f in text) for n in person_names(question)
+                if n in text or romanise(n) in text]
+    pairs = {f"{a} {b}" for a, b in _PAIR.findall(question) if a.lower() in _pinyin_surnames()}
+    if not pairs:
+        return []
+    han = {romanise(n): n for t in hits if HAN_RUN.search(t) for n in person_names(t)}
+    return [(p, han[p]) if p in han else (p,) for p in sorted(pairs)
+            if p in han or any(p in t for t in hits if not HAN_RUN.search(t))]
+
+
+def names_asked_person(question: str, cited: Sequence[str], hits: Sequence[str]) -> bool:
+    """False when the question names a person whom none of the cited chunks names, in any form the
+    retrieved hits use: the answer then comes from a passage about someone else ("赛迪顾问的邹德宝希望…"
+    answered with 付长文's words). True when the question names nobody.
+
+    >>> names_asked_person("邹德宝希望从哪方面给予支持？", ["付长文表示，算力结构不平衡。"], ["付长文表示", "邹德宝说"])
+    False
+    >>> names_asked_person("Which firm does Zou Debao work for?", ["赛迪顾问邹德宝说"], ["赛迪顾问邹德宝说"])
+    True
+    """
+    text = " ".join(cited)
+    return all(any(form in text for form in forms) for forms in asked_persons(question, hits))

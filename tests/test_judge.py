@@ -112,3 +112,17 @@ def test_yes_probability_reads_only_the_new_tokens_and_compares_yes_with_no():
     gen.llm.input_ids, gen.llm.n_tokens = np.array([1, 1, 1, 1, 0, 0]), 4
     gen.yes_probability([{"role": "system", "content": "S"}, {"role": "user", "content": "U"}])
     assert gen.llm.loaded == 1 and gen.llm.evaluated[-1] == [3]  # loaded, then only the last token is read
+
+
+def test_an_answer_about_another_person_than_the_one_asked_abstains(fake_settings, tmp_path):
+    """Held-aside h-zh-012: "赛迪顾问的邹德宝希望…" was answered with 付长文's words from another paragraph."""
+    corpus = tmp_path / "two"
+    corpus.mkdir()
+    (corpus / "fu.txt").write_text("赛迪顾问股份有限公司总裁付长文表示，当前我国算力规模居全球第二位。", encoding="utf-8")
+    (corpus / "zou.txt").write_text("赛迪顾问的邹德宝希望有关部门在政策方面给予支持。", encoding="utf-8")
+    s = fake_settings.replace(corpus_dir=str(corpus), prompt_budget="200", abstain_score=0.0)
+    question = "赛迪顾问的邹德宝希望有关部门从哪方面给予支持？"
+    other = open_pipeline(s, generator=JudgedGenerator("付长文表示，当前我国算力规模居全球第二位[1]。", 0.9)).ask(question)
+    assert other.abstained and other.citations == ()
+    right = open_pipeline(s, generator=JudgedGenerator("邹德宝希望有关部门在政策方面给予支持[1]。", 0.9)).ask(question)
+    assert not right.abstained and "政策" in right.text

@@ -1,4 +1,4 @@
-from rag.names import annotate_names, person_names, repair_names, romanise
+from rag.names import annotate_names, names_asked_person, person_names, repair_names, romanise
 
 
 def test_surnames_with_their_own_reading_and_two_character_surnames():
@@ -33,3 +33,22 @@ def test_answers_are_shown_with_names_repaired_in_english_only():
     src = ["副部长单忠德介绍，机架总规模超过810万标准机架。"]
     assert for_reader("Single Zhongde said 8.1 million racks [1].", "en", src) == "Shan Zhongde said 8.1 million racks [1]."
     assert for_reader("单忠德说超过810万标准机架[1]。", "zh", src) == "单忠德说超过810万标准机架[1]。"
+
+
+def test_the_person_a_question_names_must_be_named_by_a_cited_chunk():
+    hits = ["赛迪顾问股份有限公司总裁付长文表示，算力结构不平衡。", "邹德宝希望有关部门给予政策支持。",
+            "Wang Peilin said the industry grows.", "王沛霖认为，规则不统一。"]
+    assert not names_asked_person("邹德宝希望从哪方面给予支持？", hits[:1], hits)
+    assert names_asked_person("邹德宝希望从哪方面给予支持？", hits[1:2], hits)
+    # an English question's pinyin name, found in a Chinese chunk as the Han name or in an English one as it is
+    assert names_asked_person("What does Wang Peilin think?", hits[3:], hits)
+    assert names_asked_person("What does Wang Peilin think?", hits[2:3], hits)
+    assert not names_asked_person("What does Wang Peilin think?", hits[:1], hits)
+    # a Chinese question's name in an English chunk counts in pinyin, where the hits write it so
+    assert names_asked_person("王沛霖怎么看？", hits[2:3], hits)
+    # names that are not people of the hits, or no names at all: nothing to check
+    assert names_asked_person("What did Hong Kong universities do?", hits[:1], hits)
+    assert names_asked_person("马丁·路德出生在哪里？", ["Martin Luther was born in Eisleben."], ["Martin Luther was born."])
+    assert names_asked_person("邹德宝在哪里工作？", ["Zou Debao works at CCID."], ["Zou Debao works at CCID."])
+    assert not names_asked_person("邹德宝在哪里工作？", ["Fu Changwen works at CCID."], ["Zou Debao works at CCID."])
+    assert names_asked_person("上海有多少家企业？", hits[:1], hits)
