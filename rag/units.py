@@ -30,13 +30,13 @@ _NOUNS: dict[str, tuple[str, ...]] = {
                "worker", "researcher", "staff", "talent", "visitor", "attendee", "student", "expert"),
     "money": ("元", "美元", "人民币", "yuan", "rmb", "dollar", "usd"),
     "duration": ("个月", "小时", "分钟", "months", "month", "hours", "minutes", "weeks", "days", "years"),
-    "device": ("设备", "终端", "device", "machine", "terminal", "equipment"),
+    "device": ("设备", "终端", "device", "terminal", "equipment"),  # not "machine": "machine frames" are racks
     "school": ("高校", "大学", "院校", "学校", "universit", "school", "college"),
     "vessel": ("渔船", "船只", "船舶", "vessel", "ship", "boat"),
     "kind": ("种类", "类型", "type", "kind", "categor", "varieties"),
     "product": ("产品", "product"),
     "station": ("基站", "station"),
-    "rack": ("机架", "rack"),
+    "rack": ("机架", "rack", "frame"),  # 机架 translated word for word: "standard machine frames"
     "city": ("城市", "cities", "city"),
     "department": ("部门", "部委", "department", "ministr", "agenc"),
     "project": ("项目", "project"),

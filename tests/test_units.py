@@ -52,6 +52,9 @@ def test_a_figure_given_for_another_thing_is_a_mismatch(claim, passage):
     ("The figure is 1,149.", "上海有1,149家重点人工智能企业"),  # no noun in the claim: nothing to disagree with
     ("上海有1,149家", "Shanghai has 1,149 of them."),  # no noun in the passage either
     ("2023年缺口达到78.4%", "2022年我国智能算力缺口是52.6%，2023年达78.4%。"),
+    # multi-turn set mt-10: 机架 translated word for word
+    ("The country has 8.1 million standard machine frames in use at the end of 2023.",
+     "截至2023年底，我国在用数据中心机架总规模超过810万标准机架。"),
     ("The press conference was on October 20.", "The spokesman spoke on 20 October."),
     ("2023年我国人工智能核心产业规模超过4000亿元，比2019年增长6倍", "规模超过4000亿元，比2019年增长6倍。"),
     ("As of 2021, Shanghai has 1,149 key AI companies.", "Shanghai has 1,149 key AI companies."),  # no year there
