@@ -413,8 +413,9 @@ class Pipeline:
     def _names_asked_person(question: str, v: Verified, hits: Sequence[Hit]) -> bool:
         """The chunks the answer cites name every person the question names (`names.names_asked_person`)."""
         cited = {c.chunk_id for c in v.citations if c.supported}
+        docs = {c.doc_id for c in v.citations if c.supported}
         return names_asked_person(question, [h.chunk.text for h in hits if h.chunk.id in cited],
-                                  [h.chunk.text for h in hits])
+                                  [h.chunk.text for h in hits], [h.chunk.text for h in hits if h.chunk.doc_id in docs])
 
     def _draft(self, question: str, lang: str, passages: Sequence[Passage]) -> Iterator[str]:
         """The generator's answer, streamed: a language model reads the prompt built from the

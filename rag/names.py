@@ -128,10 +128,19 @@ def asked_persons(question: str, hits: Sequence[str]) -> list[tuple[str, ...]]:
             if p in han or any(p in t for t in hits if not HAN_RUN.search(t))]
 
 
-def names_asked_person(question: str, cited: Sequence[str], hits: Sequence[str]) -> bool:
-    """False when the question names a person whom none of the cited chunks names, in any form the
-    retrieved hits use: the answer then comes from a passage about someone else ("赛迪顾问的邹德宝希望…"
-    answered with 付长文's words). True when the question names nobody.
+def _people(text: str) -> set[str]:
+    """The people a text names: Chinese names, and pinyin names ("Tao Qing") of a common surname."""
+    found = set(person_names(text)) if HAN_RUN.search(text) else set()
+    return found | {f"{a} {b}" for a, b in _PAIR.findall(text) if a.lower() in _pinyin_surnames()}
+
+
+def names_asked_person(question: str, cited: Sequence[str], hits: Sequence[str], documents: Sequence[str] = ()) -> bool:
+    """False when the question names a person whom the cited chunks do not name, in any form the
+    retrieved hits use, and the answer is then likely about someone else ("赛迪顾问的邹德宝希望…"
+    answered with 付长文's words): the cited chunks name another person, or no retrieved chunk of
+    the cited `documents` names the asked one. A chunk that names nobody, in a document that names the
+    asked person elsewhere, may continue that person's words (a speech over several chunks): accepted.
+    True when the question names nobody.
 
     >>> names_asked_person("邹德宝希望从哪方面给予支持？", ["付长文表示，算力结构不平衡。"], ["付长文表示", "邹德宝说"])
     False
@@ -139,4 +148,11 @@ def names_asked_person(question: str, cited: Sequence[str], hits: Sequence[str])
     True
     """
     text = " ".join(cited)
-    return all(any(form in text for form in forms) for forms in asked_persons(question, hits))
+    missing = [forms for forms in asked_persons(question, hits) if not any(f in text for f in forms)]
+    if not missing:
+        return True
+    asked = {f for forms in missing for f in forms}
+    if _people(text) - asked:
+        return False
+    context = " ".join(documents)
+    return all(any(f in context for f in forms) for forms in missing)

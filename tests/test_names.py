@@ -52,3 +52,15 @@ def test_the_person_a_question_names_must_be_named_by_a_cited_chunk():
     assert names_asked_person("邹德宝在哪里工作？", ["Zou Debao works at CCID."], ["Zou Debao works at CCID."])
     assert not names_asked_person("邹德宝在哪里工作？", ["Fu Changwen works at CCID."], ["Zou Debao works at CCID."])
     assert names_asked_person("上海有多少家企业？", hits[:1], hits)
+
+
+def test_a_chunk_naming_nobody_may_continue_the_asked_persons_words():
+    """Fresh held-aside h2-en-006: Tao Qing's speech runs over several chunks; the cited one names nobody."""
+    speech = ["Tao Qing said that China will deepen AI in manufacturing.",
+              "Promote AI pilot demonstrations and form real productivity."]
+    other = ["Yang Chunli said the industry grows.", "Promote AI pilot demonstrations and form real productivity."]
+    question = "According to Tao Qing, what should AI pilots turn into?"
+    assert names_asked_person(question, speech[1:], speech, documents=speech)
+    # ... but not when the document names the person nowhere, or the chunk names someone else
+    assert not names_asked_person(question, other[1:], other + speech[:1], documents=other)
+    assert not names_asked_person(question, other[:1], other + speech[:1], documents=other + speech[:1])
