@@ -3,7 +3,7 @@
 A sentence is supported by a passage when every number in it is stated in the passage (compared by
 value across notations, so "4,500", "4500家", "四千五百" match, "224.6 billion" matches "2246亿" and
 "216 billion" does not match "216億", which is 21.6 billion; a small count the question gives, "Which
-two…", is exempt) and it is close in meaning to one of the passage's sentences: cosine of the
+two…", is exempt), for the same thing and year (`units.role_mismatch`: "16次" is not "16个月") and it is close in meaning to one of the passage's sentences: cosine of the
 multilingual embeddings at least `threshold` (a pair in two languages gets CROSS_LINGUAL_MARGIN first),
 or most of its words present in the passage.
 
@@ -119,12 +119,12 @@ class SupportChecker:
         self._given = quantities(question)
         self.embed, self.threshold, self.scope = embed, threshold, scope
         self._vec_cache: dict[str, np.ndarray] = {}
-        self._numbers = {p.n: quantities(p.text) for p in passages}
+        self._roles = {p.n: roles(p.text) for p in passages}  # each number with the nouns written with it
+        self._numbers = {n: [r.quantity for r in stated] for n, stated in self._roles.items()}
         self._sentence_numbers = {p.n: [quantities(t) for t in p.sentences] for p in passages}
         self._sentence_zh = {p.n: np.array([detect_lang(t) == "zh" for t in p.sentences], dtype=bool)
                              for p in passages}
         self._tokens = {p.n: set(search_tokens(p.text)) for p in passages}
-        self._roles = {p.n: roles(p.text) for p in passages}  # each number with the nouns written with it
 
     def _vectors(self, claims: list[str]) -> np.ndarray | None:
         """Claim embeddings, each text embedded once per checker (verify and both ALCE scorings share them)."""
