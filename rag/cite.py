@@ -256,7 +256,8 @@ def _with_marks(claim: str, ns: list[int]) -> str:
     if not marks:
         return claim
     if m:
-        sep = "" if has_han(claim[: m.start()][-1:]) else " "
+        # no space in a Chinese sentence, also after a figure ("缺口是78.4%[1]。")
+        sep = "" if has_han(claim[: m.start()][-1:]) or claim[m.start()] in "。！？；…" else " "
         return claim[: m.start()].rstrip() + sep + marks + claim[m.start():]
     return claim + " " + marks
 

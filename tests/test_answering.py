@@ -136,6 +136,13 @@ def test_figures_are_shown_in_the_questions_notation(fake_settings, tmp_path):
     assert a.text == "上海人工智能产业规模达2246亿元[1]。" and "billion" in a.raw_text
 
 
+def test_a_repaired_marker_after_a_figure_takes_no_space_in_chinese():
+    from rag.cite import _with_marks
+
+    assert _with_marks("2023年我国智能算力缺口是78.4%。", [1]) == "2023年我国智能算力缺口是78.4%[1]。"
+    assert _with_marks("The gap was 78.4%.", [1]) == "The gap was 78.4% [1]."
+
+
 def test_markers_pointing_nowhere_are_dropped_and_missing_ones_added():
     v = _checker().verify("Shanghai has 1,149 key AI companies [7].")
     assert v.text == "Shanghai has 1,149 key AI companies [1]."
