@@ -33,17 +33,30 @@ VARIANTS = {  # name: (kind bonus, neighbour weight, chunk-score weight, other-l
     "neighbour 0.3": (0, 0.3, 0, 0, 0), "chunk 0.5": (0, 0, 0.5, 0, 0), "other-lang+0.05": (0, 0, 0, 0.05, 0),
     "other-lang+0.1": (0, 0, 0, 0.1, 0), "chunk 0.5, other-lang+0.1": (0, 0, 0.5, 0.1, 0),
     "round robin 2": (0, 0, 0, 0, 2), "round robin 3": (0, 0, 0, 0, 3),
+    # sentence vectors cut to their first D dimensions (EmbeddingGemma is Matryoshka-trained), from the
+    # stored 4-bit vectors: what a smaller sentence store would choose (issue #16's disk lever)
+    "matryoshka 512": (0, 0, 0, 0, 0, 0.0, 512), "matryoshka 256": (0, 0, 0, 0, 0, 0.0, 256),
+    "matryoshka 128": (0, 0, 0, 0, 0, 0.0, 128),
 }
 BUDGETS = (80, 120, 160)
 
 
+def _cut(v: np.ndarray, dim: int) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)[..., :dim]
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+
 def choose(index, question, hits, qv, budget, count, kind_bonus, neighbour, chunk, other_lang, round_robin,
-           duplicate=0.0):
+           duplicate=0.0, dim=0):
     kind, q_zh = expected_kind(question), has_han(question)
+    if dim:
+        qv = _cut(qv, dim)
     pool = []
     for h_i, hit in enumerate(hits):
         row = index.row_of(hit.chunk.id)
         spans, vecs = index.chunk_sentences(row)
+        if dim and len(spans):
+            vecs = _cut(vecs, dim)
         if len(spans) == 0:
             pool.append((hit.dense_score, h_i, hit.chunk.text, None))
             continue
