@@ -33,7 +33,7 @@ from .embed import Embedder
 from .errors import RagError
 from .generate import AnyGenerator, ExtractiveGenerator
 from .guard import is_instruction
-from .names import names_asked_person, repair_names
+from .names import names_asked_person, repair_names, states_asked_role
 from .parts import join_parts, question_parts
 from .per_source import (
     according_to,
@@ -411,11 +411,14 @@ class Pipeline:
 
     @staticmethod
     def _names_asked_person(question: str, v: Verified, hits: Sequence[Hit]) -> bool:
-        """The chunks the answer cites name every person the question names (`names.names_asked_person`)."""
+        """The chunks the answer cites name every person the question names (`names.names_asked_person`)
+        and the role a "who" question asks for (`names.states_asked_role`)."""
         cited = {c.chunk_id for c in v.citations if c.supported}
         docs = {c.doc_id for c in v.citations if c.supported}
-        return names_asked_person(question, [h.chunk.text for h in hits if h.chunk.id in cited],
-                                  [h.chunk.text for h in hits], [h.chunk.text for h in hits if h.chunk.doc_id in docs])
+        texts = [h.chunk.text for h in hits if h.chunk.id in cited]
+        return (names_asked_person(question, texts, [h.chunk.text for h in hits],
+                                   [h.chunk.text for h in hits if h.chunk.doc_id in docs])
+                and states_asked_role(question, texts))
 
     def _draft(self, question: str, lang: str, passages: Sequence[Passage]) -> Iterator[str]:
         """The generator's answer, streamed: a language model reads the prompt built from the

@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from functools import cache
 
-from .text import HAN_RUN
+from .text import HAN_RUN, detect_lang
 
 # Common surnames (the first character of a name jieba tags as a person): the filter that keeps words
 # jieba mis-tags as names (智能化, 建立健全) out.
@@ -156,3 +156,45 @@ def names_asked_person(question: str, cited: Sequence[str], hits: Sequence[str],
         return False
     context = " ".join(documents)
     return all(any(f in context for f in forms) for forms in missing)
+
+
+# A role a "who" question asks for, in the forms the passages of either language write it.
+_ROLES: dict[str, tuple[str, ...]] = {
+    "chairman": ("董事长", "chairman"), "president": ("总裁", "院长", "校长", "president"),
+    "ceo": ("首席执行官", "CEO", "chief executive"), "cto": ("首席技术官", "CTO", "chief technology officer"),
+    "cdo": ("首席数字官", "chief digital officer"), "founder": ("创始人", "founder"),
+    "minister": ("部长", "minister"), "director": ("主任", "局长", "总监", "director"),
+    "spokesman": ("发言人", "spokesman", "spokesperson"), "reporter": ("记者", "reporter", "journalist"),
+    "mayor": ("市长", "mayor"), "professor": ("教授", "professor"), "expert": ("专家", "expert"),
+}
+_VICE = re.compile(r"(?:副|deputy |vice[- ]|assistant |co-)$", re.IGNORECASE)  # a lower rank of the role
+_WHO = re.compile(r"谁|\bwho\b", re.IGNORECASE)
+
+
+def _role_mentions(text: str) -> set[tuple[str, bool]]:
+    """(role, lower rank) for every role word of `text`: "deputy director" is ("director", True)."""
+    found = set()
+    for role, forms in _ROLES.items():
+        for form in forms:
+            pattern = rf"\b{re.escape(form)}\b" if form.isascii() else re.escape(form)
+            for m in re.finditer(pattern, text, re.IGNORECASE):
+                found.add((role, bool(_VICE.search(text[: m.start()]))))
+    return found
+
+
+def states_asked_role(question: str, cited: Sequence[str]) -> bool:
+    """False when a "who" question asks for a role (a president, a CTO, a deputy director, 首席技术官)
+    that the cited chunks of the question's language do not name at that rank: "浪潮云的首席技术官是谁？"
+    answered with the company's 行业总监, "Who is the director of …?" with its deputy director. True
+    otherwise, and when no cited chunk is in the question's language.
+
+    >>> states_asked_role("浪潮云的首席技术官是谁？", ["浪潮云行业总监尹萍说"])
+    False
+    >>> states_asked_role("Who is the deputy director of the center?", ["中心副主任杨春立说"])
+    True
+    """
+    if not _WHO.search(question):
+        return True
+    lang = detect_lang(question)
+    same = [c for c in cited if detect_lang(c) == lang]  # across languages a role has too many names (总统, 导演)
+    return not same or _role_mentions(question) <= _role_mentions(" ".join(same))

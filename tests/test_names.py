@@ -1,4 +1,11 @@
-from rag.names import annotate_names, names_asked_person, person_names, repair_names, romanise
+from rag.names import (
+    annotate_names,
+    names_asked_person,
+    person_names,
+    repair_names,
+    romanise,
+    states_asked_role,
+)
 
 
 def test_surnames_with_their_own_reading_and_two_character_surnames():
@@ -64,3 +71,19 @@ def test_a_chunk_naming_nobody_may_continue_the_asked_persons_words():
     # ... but not when the document names the person nowhere, or the chunk names someone else
     assert not names_asked_person(question, other[1:], other + speech[:1], documents=other)
     assert not names_asked_person(question, other[:1], other + speech[:1], documents=other + speech[:1])
+
+
+def test_a_who_question_needs_the_asked_role_at_its_rank_in_a_cited_chunk_of_its_language():
+    deputy = ["Yang Chunli, deputy director of the China Software Evaluation Center, said."]
+    assert not states_asked_role("Who is the director of the China Software Evaluation Center?", deputy)
+    assert states_asked_role("Who is the deputy director of the China Software Evaluation Center?", deputy)
+    assert not states_asked_role("浪潮云的首席技术官是谁？", ["浪潮云行业总监尹萍说。"])
+    assert states_asked_role("浪潮云的行业总监是谁？", ["浪潮云行业总监尹萍说。"])
+    assert not states_asked_role("Who is the current Minister of Industry and Information Technology?",
+                                 ["Ren Aiguang, director of the Science and Technology Department of MIIT, said."])
+    # "CTO" is not found inside "director"; a question that asks no role, or no "who", is not checked
+    assert states_asked_role("Who is the Inspur Cloud industry director?", ["Inspur Cloud industry director Yin Ping"])
+    assert states_asked_role("Who founded SenseTime?", ["SenseTime was started by Tang Xiaoou."])
+    assert states_asked_role("What did the director say?", ["The deputy director said so."])
+    # across languages a role has too many names (总统, 导演): not checked
+    assert states_asked_role("Who was the president of the United States in 1901?", ["1901年美国总统是麦金莱。"])
