@@ -331,7 +331,7 @@ class Pipeline:
             # about a person from passages that name that person
             cited = [passages[c.n - 1].text for c in v.citations if c.supported and 1 <= c.n <= len(passages)]
             if (v.supported_sentences and (judged is None or judged >= s.judge_threshold)
-                    and about_question(standalone, v.text, cited) and self._names_asked_person(standalone, v, hits)):
+                    and about_question(standalone, v.text, cited) and self._about_asked_person(standalone, v, hits)):
                 yield finish(for_reader(v.text, lang, shown_texts), False, raw, v.citations, v.unsupported, first,
                              time.perf_counter() - t_gen, scores, hits)
                 return
@@ -392,7 +392,7 @@ class Pipeline:
                     judges.append(judged)
                     if judged < self.settings.judge_threshold:
                         v = None  # the evidence does not state this answer to the question
-                if v is not None and not self._names_asked_person(standalone, v, hits):
+                if v is not None and not self._about_asked_person(standalone, v, hits):
                     v = None  # about someone else than the person asked about
             if v is not None and v.supported_sentences:
                 parts.append(lead + for_reader(v.text, lang, texts))
@@ -410,7 +410,7 @@ class Pipeline:
         yield finish("\n".join(parts), False, "\n".join(raws), citations, unsupported, first, gen, scores, hits)
 
     @staticmethod
-    def _names_asked_person(question: str, v: Verified, hits: Sequence[Hit]) -> bool:
+    def _about_asked_person(question: str, v: Verified, hits: Sequence[Hit]) -> bool:
         """The chunks the answer cites name every person the question names (`names.names_asked_person`)
         and the role a "who" question asks for (`names.states_asked_role`)."""
         cited = {c.chunk_id for c in v.citations if c.supported}

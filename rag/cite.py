@@ -3,7 +3,8 @@
 A sentence is supported by a passage when every number in it is stated in the passage (compared by
 value across notations, so "4,500", "4500家", "四千五百" match, "224.6 billion" matches "2246亿" and
 "216 billion" does not match "216億", which is 21.6 billion; a small count the question gives, "Which
-two…", is exempt), for the same thing and year (`units.role_mismatch`: "16次" is not "16个月") and it is close in meaning to one of the passage's sentences: cosine of the
+two…", is exempt) for the same thing and year (`units.role_mismatch`: "16次" is not "16个月"), and it
+is close in meaning to one of the passage's sentences: cosine of the
 multilingual embeddings at least `threshold` (a pair in two languages gets CROSS_LINGUAL_MARGIN first),
 or most of its words present in the passage.
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 from .text import HAN_RUN, detect_lang
 
@@ -64,6 +64,13 @@ def person_names(text: str) -> list[str]:
     """Person names in a Chinese text, in order of first mention: words jieba tags as a name (nr) that
     are not in its dictionary (智能化, 顾问 are, with the tag), starting with a common surname and two or
     three characters long, or with a two-character surname and at most four."""
+    return list(_person_names(text))
+
+
+@lru_cache(maxsize=4096)
+def _person_names(text: str) -> tuple[str, ...]:
+    """`person_names`, once per text: one question tags the same chunks for the prompt's pinyin, the
+    answer's name repair and the asked-person check."""
     tagger, freq = _tagger()
     seen: list[str] = []
     for run in HAN_RUN.findall(text):
@@ -72,7 +79,7 @@ def person_names(text: str) -> list[str]:
             shaped = (w[:2] in _COMPOUND and len(w) <= 4) or (w[0] in _SURNAMES and 2 <= len(w) <= 3)
             if pair.flag == "nr" and shaped and not freq.get(w) and w not in seen:
                 seen.append(w)
-    return seen
+    return tuple(seen)
 
 
 def annotate_names(text: str) -> str:
@@ -118,8 +125,8 @@ def asked_persons(question: str, hits: Sequence[str]) -> list[tuple[str, ...]]:
     if HAN_RUN.search(question):
         text = " ".join(hits)
         # a name no hit writes, as it is or in pinyin (a transliterated foreign name, 马丁·路德): no known form
-        return [tuple(f for f in (n, romanise(n)) if f in text) for n in person_names(question)
-                if n in text or romanise(n) in text]
+        forms = [tuple(f for f in (n, romanise(n)) if f in text) for n in person_names(question)]
+        return [f for f in forms if f]
     pairs = {f"{a} {b}" for a, b in _PAIR.findall(question) if a.lower() in _pinyin_surnames()}
     if not pairs:
         return []

@@ -25,6 +25,7 @@ from .answer_type import agrees, in_scope, places
 from .records import DocInfo, Hit
 from .store import Index
 from .text import has_han, quantities, split_sentences
+from .units import is_year
 
 MAX_SOURCES = 3  # one small prompt each: about 2-4 s per source on a 2-core AVX2 machine
 FIGURE_SIMILARITY = 0.45  # a document's figure sentence must be at least this close to the question
@@ -59,8 +60,7 @@ def _figure(question: str, kind: str, hit: Hit, index: Index, query_vec: np.ndar
         if sims[i] < FIGURE_SIMILARITY:
             return None
         text = hit.chunk.text[spans[i][0]:spans[i][1]]
-        values = frozenset(q.value for q in quantities(text)
-                           if q.kind == "number" and not (1900 <= q.value <= 2100 and q.value == int(q.value)))
+        values = frozenset(q.value for q in quantities(text) if q.kind == "number" and not is_year(q))
         if values and agrees(kind, text) and in_scope(question if places(question) else "中国", text):
             return Figure(hit.chunk.doc_id, text, values, float(sims[i]))
     return None

@@ -55,9 +55,11 @@ _NOUNS: dict[str, tuple[str, ...]] = {
     "vote": ("选票", "votes"),
 }
 # a Chinese classifier right after the number, when the phrase names no noun of its own
+# (元 and 个月 are nouns above, found before this is consulted)
 _CLASSIFIERS = {"家": "company", "名": "people", "位": "people", "人": "people", "所": "school", "台": "device",
-                "艘": "vessel", "次": "occurrence", "种": "kind", "类": "kind", "款": "product", "元": "money",
-                "天": "duration", "票": "vote", "月": "month", "日": "day", "号": "day"}
+                "艘": "vessel", "次": "occurrence", "种": "kind", "类": "kind", "款": "product",
+                "天": "duration", "月": "month", "日": "day", "号": "day"}
+_CLASSIFIER = re.compile(rf"\s*[多余万亿千百十]*([{''.join(_CLASSIFIERS)}])")
 _MONTH_NAME = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _MONTH_BEFORE = re.compile(rf"\b{_MONTH_NAME}\s*$", re.IGNORECASE)  # "October 20"
 _MONTH_AFTER = re.compile(rf"\s*{_MONTH_NAME}\b", re.IGNORECASE)  # "20 October"
@@ -94,9 +96,9 @@ def concepts_at(text: str, start: int, end: int) -> set[str]:
         if any(w.startswith(p) for w in words[:5] for p in prefixes if p.isascii()):
             found.add(concept)
     if not found:
-        head = re.match(r"\s*[多余万亿千百十]*(个月|[家名位人所台艘次种类款元天月日号])", zh)
+        head = _CLASSIFIER.match(zh)
         if head and not (head.group(1) == "人" and _NOT_PEOPLE.match(zh, head.start(1))):
-            found.add("duration" if head.group(1) == "个月" else _CLASSIFIERS[head.group(1)])
+            found.add(_CLASSIFIERS[head.group(1)])
     return found
 
 
@@ -108,7 +110,8 @@ def years(text: str) -> set[int]:
     return {int(y) for y in _YEAR.findall(text)}
 
 
-def _is_year(q: Quantity) -> bool:
+def is_year(q: Quantity) -> bool:
+    """A plain whole number from 1900 to 2100: read as a year, not as a count."""
     return q.kind == "number" and q.value == int(q.value) and 1900 <= q.value <= 2100
 
 
@@ -143,7 +146,7 @@ def role_mismatch(claim: str, passage: str | Sequence[Stated], figures: Sequence
     t = normalise_numbers(claim)
     claim_years = years(t)
     for q in quantities(claim) if figures is None else figures:
-        if q.kind in ("ordinal", "times") or _is_year(q):
+        if q.kind in ("ordinal", "times") or is_year(q):
             continue  # a rank, a multiple or a year: not a count of anything
         mine = {"percent"} if q.kind == "percent" else concepts_at(t, *q.span)
         theirs = [s for s in stated if same_quantity(q, s.quantity)]
