@@ -25,7 +25,9 @@ from rag.pipeline import open_pipeline  # noqa: E402
 from rag.prompt import is_fragment  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
-from rag.text import has_han  # noqa: E402
+from rag.text import has_han, search_tokens  # noqa: E402
+
+IDF: dict[str, float] = {}  # keyword token -> log inverse chunk frequency over the index
 
 VARIANTS = {  # name: (kind bonus, neighbour weight, chunk-score weight, other-language bonus, round robin[, dup])
     "today": (0, 0, 0, 0, 0), "near-duplicates out 0.6": (0, 0, 0, 0, 0, 0.6), "near-duplicates out 0.7": (0, 0, 0, 0, 0, 0.7),
@@ -37,6 +39,9 @@ VARIANTS = {  # name: (kind bonus, neighbour weight, chunk-score weight, other-l
     # stored 4-bit vectors: what a smaller sentence store would choose (issue #16's disk lever)
     "matryoshka 512": (0, 0, 0, 0, 0, 0.0, 512), "matryoshka 256": (0, 0, 0, 0, 0, 0.0, 256),
     "matryoshka 128": (0, 0, 0, 0, 0, 0.0, 128),
+    # the question's rare words found in the sentence (idf-weighted share of the question's keyword tokens)
+    "words 0.05": (0, 0, 0, 0, 0, 0.0, 0, 0.05), "words 0.1": (0, 0, 0, 0, 0, 0.0, 0, 0.1),
+    "words 0.2": (0, 0, 0, 0, 0, 0.0, 0, 0.2), "words 0.3": (0, 0, 0, 0, 0, 0.0, 0, 0.3),
 }
 BUDGETS = (80, 120, 160)
 
@@ -47,8 +52,10 @@ def _cut(v: np.ndarray, dim: int) -> np.ndarray:
 
 
 def choose(index, question, hits, qv, budget, count, kind_bonus, neighbour, chunk, other_lang, round_robin,
-           duplicate=0.0, dim=0):
+           duplicate=0.0, dim=0, words=0.0):
     kind, q_zh = expected_kind(question), has_han(question)
+    q_words = {w: IDF.get(w, 0.0) for w in set(search_tokens(question))} if words else {}
+    q_mass = sum(q_words.values()) or 1.0
     if dim:
         qv = _cut(qv, dim)
     pool = []
@@ -68,6 +75,9 @@ def choose(index, question, hits, qv, budget, count, kind_bonus, neighbour, chun
             if kind_bonus and kind in figure_kinds(text)[0]:
                 score += kind_bonus
             score += chunk * hit.dense_score + (other_lang if has_han(text) != q_zh else 0.0)
+            if words:
+                got = set(search_tokens(text))
+                score += words * sum(v for w, v in q_words.items() if w in got) / q_mass
             pool.append((score, h_i, text, np.asarray(vecs[s_i], dtype=np.float32)))
     pool.sort(key=lambda x: -x[0])
     if round_robin:  # the best sentence of each of the first hits goes first
@@ -96,6 +106,7 @@ def choose(index, question, hits, qv, budget, count, kind_bonus, neighbour, chun
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("set", type=Path)
+    ap.add_argument("--variants", default="", help="comma-separated variant names (default: all)")
     args = ap.parse_args()
     s = load_settings()
     pipe = open_pipeline(s, with_generator=False)
@@ -107,12 +118,18 @@ def main() -> int:
             tokens[text] = pipe.embedder.count_tokens([text])[0]
         return tokens[text]
 
+    import math
+    from collections import Counter
+    df = Counter(w for c in pipe.index.chunks for w in set(search_tokens(c.text)))
+    n = len(pipe.index.chunks)
+    IDF.update({w: math.log((n + 1) / (d + 0.5)) for w, d in df.items()})
     items = [i for i in load_set(args.set) if i["answerable"]]
     got = {i["id"]: retriever.search(i["question"]) for i in items}
     print(f"{len(items)} answerable questions of {args.set}")
     print("| variant | " + " | ".join(f"evidence@{b}" for b in BUDGETS) + " |")
     print("|---|" + "---|" * len(BUDGETS))
-    for name, params in VARIANTS.items():
+    only = [v for v in args.variants.split(",") if v] if args.variants else list(VARIANTS)
+    for name, params in ((k, VARIANTS[k]) for k in only):
         row = [sum(in_evidence(i, choose(pipe.index, i["question"], got[i["id"]].hits, got[i["id"]].query_vector,
                                          b, count, *params)) for i in items) / len(items) for b in BUDGETS]
         print(f"| {name} | " + " | ".join(f"{x:.3f}" for x in row) + " |")

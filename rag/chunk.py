@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from .records import Chunk, Document
 from .text import add_span, split_sentences
 
-CHUNKER_VERSION = "sentence-v3"  # bump when chunk boundaries change for the same text (v3: over-long runs always cut to fit)
+CHUNKER_VERSION = "sentence-v4"  # bump when chunk boundaries change for the same text (v3: over-long runs always cut
+# to fit; v4: a stop with no space after it, "emerge.The", ends a sentence)
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 _SOFT = re.compile(r"(?:[，、：]|(?<!\d)[,:]|[,:](?!\d))\s*")  # where an over-long sentence may be split

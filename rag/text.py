@@ -209,9 +209,11 @@ def content_words(text: str) -> set[str]:
 
 # --- sentences -------------------------------------------------------------------------------------
 # A sentence ends after a terminator (plus closing quotes/brackets). English "." must be followed by
-# whitespace and must not be a decimal point or a one-letter initial.
+# whitespace (or, a space lost, run straight into a capitalised word) and must not be a decimal point or a
+# one-letter initial.
 _END = re.compile(
-    r"""(?:[。！？；!?;]+|…+|\.{3}|(?<![0-9A-Z])(?<!\b[A-Za-z])\.(?=["”’']*(?:\s|$))|(?<=[0-9])\.(?=\s+[A-Z]))"""
+    r"""(?:[。！？；!?;]+|…+|\.{3}|(?<![0-9A-Z])(?<!\b[A-Za-z])\.(?=["”’']*(?:\s|$))|(?<=[0-9])\.(?=\s+[A-Z])"""
+    r"""|(?<=[a-z]{2})\.(?=[A-Z][a-z]))"""  # a space lost after the stop: "…continued to emerge.The coordinated …"
     r"""["”’'」』）)\]]*"""
     r"|\n\s*\n"
 )

@@ -33,6 +33,10 @@ def test_search_tokens_and_content_words():
 def test_sentences_in_both_languages():
     s = "上海有1,149家企业。规模达224.6亿元！Mr. Li left. Done"
     assert [s[a:b] for a, b in text.split_sentences(s)] == ["上海有1,149家企业。", "规模达224.6亿元！", "Mr. Li left.", "Done"]
+    # a space lost after the full stop (seed 004: "continued to emerge.The coordinated development …")
+    s = "Results continued to emerge.The scale grew. Visit www.thepaper.cn now. Mr.Li came."
+    assert [s[a:b] for a, b in text.split_sentences(s)] == [
+        "Results continued to emerge.", "The scale grew.", "Visit www.thepaper.cn now.", "Mr.Li came."]
 
 
 @pytest.mark.parametrize("claim,source", [
