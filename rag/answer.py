@@ -324,14 +324,17 @@ class Pipeline:
             recall, precision = checker.alce(v.text)
             scores = {"recall": recall, "precision": precision, "raw_recall": raw_recall,
                       "raw_precision": raw_precision, "attempts": attempt + 1}
+            # a bare answer ("Shanghai [1].") must come from passages about the question, and a question
+            # about a person from passages that name that person; these string checks run before the judge,
+            # which costs a pass of the generator
+            cited = [passages[c.n - 1].text for c in v.citations if c.supported and 1 <= c.n <= len(passages)]
+            if not (v.supported_sentences and about_question(standalone, v.text, cited)
+                    and self._about_asked_person(standalone, v, hits)):
+                continue
             judged = self._judge(standalone, v, index)
             if judged is not None:
                 scores["judge"] = round(judged, 4)
-            # a bare answer ("Shanghai [1].") must come from passages about the question, and a question
-            # about a person from passages that name that person
-            cited = [passages[c.n - 1].text for c in v.citations if c.supported and 1 <= c.n <= len(passages)]
-            if (v.supported_sentences and (judged is None or judged >= s.judge_threshold)
-                    and about_question(standalone, v.text, cited) and self._about_asked_person(standalone, v, hits)):
+            if judged is None or judged >= s.judge_threshold:
                 yield finish(for_reader(v.text, lang, shown_texts), False, raw, v.citations, v.unsupported, first,
                              time.perf_counter() - t_gen, scores, hits)
                 return
@@ -387,13 +390,13 @@ class Pipeline:
                 r, p = checker.alce(v.text)
                 recall, precision = recall + r, precision + p
                 unsupported.extend(v.unsupported)
-                judged = self._judge(standalone, v, index)
+                if not self._about_asked_person(standalone, v, hits):
+                    v = None  # about someone else than the person asked about
+                judged = self._judge(standalone, v, index) if v is not None else None
                 if judged is not None:
                     judges.append(judged)
                     if judged < self.settings.judge_threshold:
                         v = None  # the evidence does not state this answer to the question
-                if v is not None and not self._about_asked_person(standalone, v, hits):
-                    v = None  # about someone else than the person asked about
             if v is not None and v.supported_sentences:
                 parts.append(lead + for_reader(v.text, lang, texts))
                 citations.extend(v.citations)  # a source that "does not say" cites nothing

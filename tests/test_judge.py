@@ -122,7 +122,9 @@ def test_an_answer_about_another_person_than_the_one_asked_abstains(fake_setting
     (corpus / "zou.txt").write_text("赛迪顾问的邹德宝希望有关部门在政策方面给予支持。", encoding="utf-8")
     s = fake_settings.replace(corpus_dir=str(corpus), prompt_budget="200", abstain_score=0.0)
     question = "赛迪顾问的邹德宝希望有关部门从哪方面给予支持？"
-    other = open_pipeline(s, generator=JudgedGenerator("付长文表示，当前我国算力规模居全球第二位[1]。", 0.9)).ask(question)
+    judged = JudgedGenerator("付长文表示，当前我国算力规模居全球第二位[1]。", 0.9)
+    other = open_pipeline(s, generator=judged).ask(question)
     assert other.abstained and other.citations == ()
+    assert not judged.judged  # refused by the string check: the generator's judge pass is not spent
     right = open_pipeline(s, generator=JudgedGenerator("邹德宝希望有关部门在政策方面给予支持[1]。", 0.9)).ask(question)
     assert not right.abstained and "政策" in right.text
