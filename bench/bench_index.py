@@ -118,6 +118,8 @@ def main() -> None:
             r = build(code, corpus, Path(tmp) / f"index{len(rows)}", overrides)
             rows.append({"build": name, "documents": n_docs, "chunks": r["chunks_total"], "load_s": r["load_s"],
                          "build_s": r["build_s"], "docs_per_min": 60 * n_docs / r["build_s"],
+                         # when questions can first be asked: a two-step build publishes before refining
+                         "usable_s": r.get("usable_seconds") or r["build_s"],
                          **{f"{k}_s": v for k, v in r.get("stages", {}).items()}})
         raws = [raw_encode(corpus, dt) for dt in args.dtypes]
     tokens = raws[0]["tokens"]
@@ -125,6 +127,7 @@ def main() -> None:
         r["chunk_tokens_per_s"] = tokens / r["build_s"]
         if args.baseline:
             r["speedup_vs_baseline"] = rows[0]["build_s"] / r["build_s"]
+            r["usable_speedup_vs_baseline"] = rows[0]["usable_s"] / r["usable_s"]
         r["vs_raw_encode"] = raws[0]["seconds"] / r["build_s"]
     for dt, raw in zip(args.dtypes, raws, strict=True):
         rows.append({"build": f"raw encode_document {dt} (chunk texts once)", "documents": n_docs,

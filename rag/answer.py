@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
@@ -146,6 +147,7 @@ class Pipeline:
         self.settings, self.embedder, self.generator = settings, embedder, generator
         self._index = index
         self.build_summary: IndexSummary | None = None  # what open_pipeline's index update did
+        self.refining: threading.Thread | None = None  # open_pipeline's background refinement of a new index
         self._budget: int | None = None
         self._version = self._live_version()  # the generation loaded (approximately: see _follow_builds)
         self._checked = time.monotonic()

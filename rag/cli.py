@@ -214,7 +214,8 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
     print(f"index {s.index_path}: {j['files_seen']} files: {j['docs_added']} added, {j['docs_changed']} changed, "
           f"{j['docs_removed']} removed, {j['docs_unchanged']} unchanged, {j['docs_skipped']} skipped; "
           f"{j['chunks_total']} chunks ({j['chunks_embedded']} embedded) in {j['seconds']:.1f} s"
-          + (f", {j['chunks_per_second']:.1f} chunks/s" if j["chunks_embedded"] else ""))
+          + (f", {j['chunks_per_second']:.1f} chunks/s" if j["chunks_embedded"] else "")
+          + (f" (usable after {j['usable_seconds']:.1f} s)" if j["usable_seconds"] else ""))
     return 0
 
 

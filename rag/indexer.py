@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,8 @@ class IndexSummary:
     skipped: list[str] = field(default_factory=list)  # "path: reason"
     rebuilt_reason: str = ""
     stages: dict[str, float] = field(default_factory=dict)  # seconds: read, chunk, embed, write
+    usable_seconds: float = 0.0  # when a build published a usable index before refining its sentence vectors
+    provisional: int = 0  # documents left with quick sentence vectors (a build told not to refine them)
 
     def to_json(self) -> dict:
         return {
@@ -59,6 +62,7 @@ class IndexSummary:
             "seconds": round(self.seconds, 2),
             "chunks_per_second": round(self.chunks_embedded / self.seconds, 2) if self.seconds else 0.0,
             "skipped": self.skipped, "rebuilt_reason": self.rebuilt_reason,
+            "usable_seconds": round(self.usable_seconds, 2),
             "stages": {k: round(v, 2) for k, v in self.stages.items()},
         }
 
@@ -108,8 +112,10 @@ def read_corpus(root: Path, warn: Callable[[str], None]) -> tuple[list[Document]
 
 
 def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, quiet: bool = False,
-                warn: Callable[[str], None] | None = None) -> IndexSummary:
-    """Bring the index at `settings.index_dir` up to date with `settings.corpus_dir`."""
+                warn: Callable[[str], None] | None = None, refine: bool = True) -> IndexSummary:
+    """Bring the index at `settings.index_dir` up to date with `settings.corpus_dir`. With `refine` False a
+    two-step build (`settings.usable_first`) stops once its usable index is published; the next build
+    refines it."""
     t0 = time.perf_counter()
     warn = warn or (lambda msg: print(msg, file=sys.stderr))
     root, corpus = settings.index_path, settings.corpus_path
@@ -144,6 +150,8 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
         summary.files_seen = len(docs) + len(summary.skipped)
         old_docs = prev.manifest.docs if prev else {}
         old_rows = {c.id: i for i, c in enumerate(prev.chunks)} if prev else {}
+        provisional = set(prev.manifest.provisional) if prev else set()
+        resentence: set[int] = set()  # reused chunks whose quick sentence vectors are still to be replaced
 
         chunks: list[Chunk] = []
         rows: list[int | None] = []  # row in the previous vectors, or None when it must be embedded
@@ -157,6 +165,8 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
             if unchanged:
                 summary.docs_unchanged += 1
                 for cid in old["chunk_ids"]:
+                    if doc.id in provisional:
+                        resentence.add(len(chunks))
                     chunks.append(prev.chunks[old_rows[cid]])
                     rows.append(old_rows[cid])
                 doc_entries[doc.id] = old
@@ -173,7 +183,9 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
                 rows.append(None)
             doc_entries[doc.id] = doc_entry(doc, new_chunks)
         summary.docs_removed = sum(1 for d in old_docs if d not in doc_entries)
-        if prev is not None and not (summary.docs_added or summary.docs_changed or summary.docs_removed):
+        summary.provisional = len({chunks[i].doc_id for i in resentence})
+        if prev is not None and not (summary.docs_added or summary.docs_changed or summary.docs_removed
+                                     or (resentence and refine)):
             # nothing changed: do not read back (and decode) every stored vector just to write none
             summary.chunks_total = len(chunks)
             summary.stages.update(chunk=time.perf_counter() - t_chunk, embed=0.0)
@@ -185,30 +197,79 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
             part = reused[a:a + 100_000]
             vectors[[i for i, _ in part]] = prev.chunk_vectors([r for _, r in part])
         sentences = new_sentences(chunks, rows, prev, embedder.dim)
-        sent_todo = [i for i, (row, _, _) in enumerate(sentences.spans) if rows[row] is None]
+        sent_new = [i for i, (row, _, _) in enumerate(sentences.spans) if rows[row] is None]
+        sent_again = [i for i, (row, _, _) in enumerate(sentences.spans) if row in resentence]
         t_embed = time.perf_counter()
         summary.stages["chunk"] = t_embed - t_chunk
-        if to_embed:
-            embed_new(embedder, settings.sentence_vectors, chunks, to_embed, titles, sentences, sent_todo,
-                       vectors, quiet)
-        t_write = time.perf_counter()
-        summary.stages["embed"] = t_write - t_embed
         summary.chunks_embedded = len(to_embed)
         summary.chunks_total = len(chunks)
-        # something changed (a run that changed nothing returned above): write a new generation
-        manifest = new_manifest(settings, embedder, len(chunks), doc_entries)
-        large = uses_graph(len(chunks))  # small indexes are written in a second or two: no bars
-        with tqdm(total=len(sentences.spans), unit="sentence", desc="sentence codes", disable=quiet or not large,
-                  file=sys.stderr) as s_bar, \
-                tqdm(total=len(chunks), unit="chunk", desc="building search graph", disable=quiet or not large,
-                     file=sys.stderr) as bar, \
-                tqdm(total=len(chunks), unit="chunk", desc="keyword index (word splitting)",
-                     disable=quiet or not large, file=sys.stderr) as kw_bar:
-            write_generation(root, manifest, chunks, vectors, sentences, progress=bar.update,
-                             keyword_progress=kw_bar.update, sentence_progress=s_bar.update)
-        summary.stages["write"] = time.perf_counter() - t_write
+        # A large build with separate sentence vectors goes in two steps: the chunk pass alone gives quick
+        # sentence vectors (late chunking), and that index is published so questions can be asked; then every
+        # sentence is embedded on its own, which is better evidence for the prompt (docs/performance.md).
+        quick = (settings.sentence_vectors == "separate" and settings.embed_backend == "local"
+                 and settings.usable_first > 0 and len(to_embed) >= settings.usable_first)
+        write = partial(_write, root, chunks, vectors, sentences, quiet)
+        if quick:
+            embed_new(embedder, "late", chunks, to_embed, titles, sentences, sent_new, vectors, quiet)
+            t_write = time.perf_counter()
+            summary.stages["embed"] = t_write - t_embed
+            pending = sorted({chunks[i].doc_id for i, _ in to_embed} | {chunks[i].doc_id for i in resentence})
+            first = write(new_manifest(settings, embedder, len(chunks), doc_entries, provisional=pending))
+            summary.stages["write"] = time.perf_counter() - t_write
+            summary.usable_seconds = time.perf_counter() - t0
+            summary.provisional = len(pending)
+            if not refine:
+                summary.seconds = time.perf_counter() - t0
+                return summary
+            if not quiet:
+                print(f"index usable after {summary.usable_seconds:.0f} s; refining the sentence vectors of "
+                      f"{len(pending)} documents (questions can be asked meanwhile)", file=sys.stderr)
+            t_refine = time.perf_counter()
+            embed_sentences(embedder, chunks, sentences, sent_new + sent_again, quiet)
+            t_write = time.perf_counter()
+            summary.stages["refine"] = t_write - t_refine
+            manifest = new_manifest(settings, embedder, len(chunks), doc_entries)
+            manifest.faiss_type = first.faiss_type
+            write(manifest, same_chunks=first.path)
+            summary.stages["write"] += time.perf_counter() - t_write
+            summary.provisional = 0
+        else:
+            if to_embed:
+                embed_new(embedder, settings.sentence_vectors, chunks, to_embed, titles, sentences, sent_new,
+                          vectors, quiet)
+            if sent_again and refine:
+                embed_sentences(embedder, chunks, sentences, sent_again, quiet)
+                summary.provisional = 0
+            t_write = time.perf_counter()
+            summary.stages["embed"] = t_write - t_embed
+            # something changed (a run that changed nothing returned above): write a new generation
+            still = [] if refine else sorted({chunks[i].doc_id for i in resentence})
+            write(new_manifest(settings, embedder, len(chunks), doc_entries, provisional=still))
+            summary.stages["write"] = time.perf_counter() - t_write
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+@dataclass(frozen=True)
+class _Written:
+    path: Path
+    faiss_type: str
+
+
+def _write(root: Path, chunks: list[Chunk], vectors: np.ndarray, sentences: Sentences, quiet: bool,
+           manifest: Manifest, same_chunks: Path | None = None) -> _Written:
+    """Write a generation with progress bars for the steps that take long on large collections."""
+    large = uses_graph(len(chunks)) and same_chunks is None  # small indexes are written in a second or two
+    with tqdm(total=len(sentences.spans), unit="sentence", desc="sentence codes", disable=quiet or not large,
+              file=sys.stderr) as s_bar, \
+            tqdm(total=len(chunks), unit="chunk", desc="building search graph", disable=quiet or not large,
+                 file=sys.stderr) as bar, \
+            tqdm(total=len(chunks), unit="chunk", desc="keyword index (word splitting)",
+                 disable=quiet or not large, file=sys.stderr) as kw_bar:
+        path = write_generation(root, manifest, chunks, vectors, sentences, progress=bar.update,
+                                keyword_progress=kw_bar.update, sentence_progress=s_bar.update,
+                                same_chunks=same_chunks)
+    return _Written(path, manifest.faiss_type)
 
 
 def doc_entry(doc: Document, chunks: list[Chunk]) -> dict:
@@ -217,7 +278,8 @@ def doc_entry(doc: Document, chunks: list[Chunk]) -> dict:
             "author": doc.author, "lang": doc.lang, "fields": doc.fields, "chunk_ids": [c.id for c in chunks]}
 
 
-def new_manifest(settings: Settings, embedder: Embedder, n_chunks: int, doc_entries: dict[str, dict]) -> Manifest:
+def new_manifest(settings: Settings, embedder: Embedder, n_chunks: int, doc_entries: dict[str, dict],
+                 provisional: list[str] | None = None) -> Manifest:
     spec = SPECS.get(embedder.model_id)
     return Manifest(
         format_version=FORMAT_VERSION, embed_model=embedder.model_id,
@@ -225,7 +287,7 @@ def new_manifest(settings: Settings, embedder: Embedder, n_chunks: int, doc_entr
         dim=embedder.dim, dtype="float16", chunk_tokens=settings.chunk_tokens,
         chunk_overlap=settings.chunk_overlap, faiss_type="", n_chunks=n_chunks, created=time.time(),
         docs=doc_entries, chunker=CHUNKER_VERSION, sentence_vectors=settings.sentence_vectors,
-        embed_backend=embedder.backend)
+        embed_backend=embedder.backend, provisional=provisional or [])
 
 
 def embed_new(embedder: Embedder, how: str, chunks: list[Chunk], to_embed: list[tuple[int, str]],
@@ -252,12 +314,24 @@ def embed_new(embedder: Embedder, how: str, chunks: list[Chunk], to_embed: list[
                   disable=quiet, file=sys.stderr) as bar:
             embedded = embedder.embed([t for _, t in to_embed], kind="document", titles=chunk_titles,
                                       progress=bar.update)
-            sent_texts = [chunks[row].text[a:b] for row, a, b in (sentences.spans[i] for i in sent_todo)]
-            sent_vecs = embedder.embed(sent_texts, kind="document", progress=bar.update)
-        if sent_todo:
-            sentences.vectors[sent_todo] = sent_vecs
+            _embed_sentence_rows(embedder, chunks, sentences, sent_todo, bar.update)
     for (i, _), vec in zip(to_embed, embedded, strict=True):
         vectors[i] = vec
+
+
+def embed_sentences(embedder: Embedder, chunks: list[Chunk], sentences: Sentences, todo: list[int],
+                    quiet: bool) -> None:
+    """Embed the sentences of rows `todo` on their own, replacing their (quick) vectors."""
+    with tqdm(total=len(todo), unit="sentence", desc="refining sentence vectors", disable=quiet,
+              file=sys.stderr) as bar:
+        _embed_sentence_rows(embedder, chunks, sentences, todo, bar.update)
+
+
+def _embed_sentence_rows(embedder: Embedder, chunks: list[Chunk], sentences: Sentences, todo: list[int],
+                         progress: Callable[[int], object]) -> None:
+    if todo:
+        texts = [chunks[row].text[a:b] for row, a, b in (sentences.spans[i] for i in todo)]
+        sentences.vectors[todo] = embedder.embed(texts, kind="document", progress=progress)
 
 
 def new_sentences(chunks: list[Chunk], rows: list[int | None], prev, dim: int) -> Sentences:

@@ -55,6 +55,9 @@ class Settings:
     sentence_vectors: str = "separate"  # separate: every sentence embedded on its own | late: from the chunk's
     # own forward pass (about half the embedding work). Measured on the seed set: late raises recall@1 0.82 -> 0.85
     # but the evidence chosen for the prompt holds the answer less often (0.75 -> 0.70 at 80 tokens), so not default
+    usable_first: int = 64  # a build embedding at least this many chunks with separate sentence vectors first
+    # publishes an index whose sentence vectors come from the chunks' own pass (late: about half the work), so
+    # questions can be asked sooner, then embeds the sentences on their own and publishes again (0: one pass)
     evidence: str = "sentences"  # sentences (best sentences within prompt_budget) | chunks (whole chunks)
     abstain_score: float = 0.15  # best dense cosine below this, and the best hit not the keyword leg's best ->
     # abstain without generating (answer.off_topic). Seed set: answerable questions score 0.198 and up; seven
@@ -125,6 +128,8 @@ class Settings:
         if self.embed_backend != "local" and self.sentence_vectors == "late":
             raise SettingsError("sentence_vectors = late needs embed_backend = local (an embeddings server returns no "
                                 "token states to pool): set sentence_vectors = separate")
+        if self.usable_first < 0:
+            raise SettingsError("usable_first must be 0 (off) or a number of chunks")
         if self.index_batch < 1:
             raise SettingsError("index_batch must be at least 1")
         if self.embed_batch < 1 or self.embed_timeout <= 0:

@@ -77,6 +77,9 @@ class Manifest:
     chunker: str = ""  # version of the chunking code; a change forces a rebuild
     sentence_vectors: str = "separate"  # how sentence vectors were made (settings.sentence_vectors)
     embed_backend: str = "local"  # where the vectors came from: local, or "openai: <model> at <url>"
+    # documents whose sentence vectors are still the quick ones from their chunks' pass (a build publishes
+    # them first, then embeds the sentences on their own; a build stopped in between finishes the job next time)
+    provisional: list[str] = field(default_factory=list)
 
     @staticmethod
     def from_json(d: dict[str, Any]) -> Manifest:
@@ -314,28 +317,34 @@ def build_dense(vectors: np.ndarray, progress: Callable[[int], object] | None = 
 def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray,
                      sentences: Sentences, progress: Callable[[int], object] | None = None,
                      keyword_progress: Callable[[int], object] | None = None,
-                     sentence_progress: Callable[[int], object] | None = None) -> Path:
+                     sentence_progress: Callable[[int], object] | None = None, same_chunks: Path | None = None) -> Path:
     """Write a complete generation and make it CURRENT. Returns its directory. `progress` gets the
     number of chunks added to the search graph (large collections only), `keyword_progress` the
-    number of chunks tokenized for BM25, `sentence_progress` the number of sentence vectors encoded."""
+    number of chunks tokenized for BM25, `sentence_progress` the number of sentence vectors encoded.
+    `same_chunks`: a generation holding exactly these chunks and vectors, whose chunk file, search graph
+    and keyword index are linked instead of built again (only the sentence vectors differ)."""
     import faiss
 
     root.mkdir(parents=True, exist_ok=True)
     gen = root / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = gen.with_name(gen.name + ".tmp")
     tmp.mkdir()
-    with gzip.open(tmp / CHUNKS_FILE, "wt", encoding="utf-8") as f:  # a third of the plain file's size
-        for c in chunks:
-            f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
     np.save(tmp / "sentence_spans.npy", np.ascontiguousarray(sentences.spans, dtype=np.int32))
     codes, scales, _ = sentences.quantized(sentence_progress)
     np.save(tmp / "sentence_codes.npy", codes)
     np.save(tmp / "sentence_scales.npy", scales)
-    dense = build_dense(vectors, progress) if len(chunks) else None
-    manifest.faiss_type = type(dense).__name__ if dense is not None else "none"
-    if dense is not None:
-        faiss.write_index(dense, str(tmp / "dense.faiss"))
-    KeywordIndex.build([c.text for c in chunks], keyword_progress).save(tmp / "bm25")
+    if same_chunks is not None:
+        for name in (CHUNKS_FILE, "dense.faiss", "bm25"):
+            _link_tree(same_chunks / name, tmp / name)
+    else:
+        with gzip.open(tmp / CHUNKS_FILE, "wt", encoding="utf-8") as f:  # a third of the plain file's size
+            for c in chunks:
+                f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
+        dense = build_dense(vectors, progress) if len(chunks) else None
+        manifest.faiss_type = type(dense).__name__ if dense is not None else "none"
+        if dense is not None:
+            faiss.write_index(dense, str(tmp / "dense.faiss"))
+        KeywordIndex.build([c.text for c in chunks], keyword_progress).save(tmp / "bm25")
     (tmp / "manifest.json").write_text(json.dumps(vars(manifest), ensure_ascii=False, indent=1), encoding="utf-8")
     _fsync_tree(tmp)
     os.rename(tmp, gen)
@@ -347,6 +356,21 @@ def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vector
     _fsync_dir(root)
     _prune(root, keep={gen.name, previous.name if previous else ""})
     return gen
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """Hard-link a file, or every file of a folder, from one generation into another (copied where links fail)."""
+    if not src.exists():
+        return
+    if src.is_dir():
+        dst.mkdir()
+        for p in src.iterdir():
+            _link_tree(p, dst / p.name)
+        return
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def _fsync_file(path: Path) -> None:

@@ -57,7 +57,7 @@ _NOUNS: dict[str, tuple[str, ...]] = {
 # a Chinese classifier right after the number, when the phrase names no noun of its own
 # (元 and 个月 are nouns above, found before this is consulted)
 _CLASSIFIERS = {"家": "company", "名": "people", "位": "people", "人": "people", "所": "school", "台": "device",
-                "艘": "vessel", "次": "occurrence", "种": "kind", "类": "kind", "款": "product",
+                "艘": "vessel", "票": "vote", "次": "occurrence", "种": "kind", "类": "kind", "款": "product",
                 "天": "duration", "月": "month", "日": "day", "号": "day"}
 _CLASSIFIER = re.compile(rf"\s*[多余万亿千百十]*([{''.join(_CLASSIFIERS)}])")
 _MONTH_NAME = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"

@@ -310,3 +310,99 @@ def test_a_large_build_shows_progress_for_every_step_after_embedding(fake_settin
     assert "sentence codes: 100%" in err and f"{n_sent}/{n_sent}" in err
     assert "building search graph: 100%" in err and "keyword index (word splitting): 100%" in err
     assert f"{s.chunks_total}/{s.chunks_total}" in err and isinstance(ix.dense, faiss.IndexHNSWSQ)
+
+
+class QuickLateHash(HashEmbedder):
+    """A fake whose quick (late) sentence vectors differ from the separate ones: every sentence gets its
+    chunk's vector. Records the texts it embeds on their own."""
+
+    def __init__(self, dim: int = 256):
+        super().__init__(dim)
+        self.embedded: list[str] = []
+
+    def embed(self, texts, kind="document", titles=None, progress=None):
+        self.embedded.extend(texts)
+        return super().embed(texts, kind, titles, progress)
+
+    def embed_chunks(self, texts, titles, spans, progress=None):
+        vecs = super().embed(texts, titles=titles, progress=progress)
+        return vecs, [np.repeat(v[None, :], len(s), axis=0) for v, s in zip(vecs, spans, strict=True)]
+
+
+def _sentence_cosines(ix, emb) -> np.ndarray:
+    """Cosine of every stored sentence vector with the sentence embedded on its own."""
+    out = []
+    for row, chunk in enumerate(ix.chunks):
+        spans, vecs = ix.chunk_sentences(row)
+        fresh = HashEmbedder(emb.dim).embed([chunk.text[a:b] for a, b in spans])
+        out.append((vecs * fresh).sum(axis=1) / np.maximum(np.linalg.norm(vecs, axis=1), 1e-9))
+    return np.concatenate(out)
+
+
+def test_a_large_build_is_published_usable_then_its_sentence_vectors_refined(fake_settings, monkeypatch):
+    from rag import indexer
+
+    s = fake_settings.replace(usable_first=1)
+    emb = QuickLateHash()
+    seen = {}
+    refine = indexer.embed_sentences
+
+    def check_then_refine(*args, **kwargs):
+        ix = load_index(s.index_path)  # what questions are answered from while the sentences are embedded
+        seen["provisional"] = list(ix.manifest.provisional)
+        seen["embedded_alone"] = len(emb.embedded)
+        seen["quick"] = float(np.median(_sentence_cosines(ix, emb)))
+        seen["hits"] = len(Retriever(ix, emb, s).search("Shanghai artificial intelligence companies").hits)
+        return refine(*args, **kwargs)
+
+    monkeypatch.setattr(indexer, "embed_sentences", check_then_refine)
+    summary = build_index(s, emb, quiet=True)
+    ix = load_index(s.index_path)
+    assert len(seen["provisional"]) == 5 and seen["hits"] > 0
+    assert seen["quick"] < 0.9 and seen["embedded_alone"] == 0  # quick vectors, from the chunks' pass only
+    assert ix.manifest.provisional == [] and _sentence_cosines(ix, emb).min() > 0.97  # refined (4-bit codes)
+    assert 0 < summary.usable_seconds <= summary.seconds and "refine" in summary.stages
+    one = build_index(s.replace(usable_first=0, index_dir=str(fake_settings.index_path) + "-one"), HashEmbedder(256),
+                      quiet=True)
+    assert "refine" not in one.stages and one.usable_seconds == 0
+    other = load_index(Path(str(fake_settings.index_path) + "-one"))
+    assert [c.id for c in other.chunks] == [c.id for c in ix.chunks]
+    assert np.abs(other.sentences.floats() - ix.sentences.floats()).max() < 1e-6  # the same index as one pass
+
+
+def test_a_build_stopped_while_refining_is_usable_and_the_next_run_finishes_it(fake_settings, monkeypatch):
+    from rag import indexer
+
+    s = fake_settings.replace(usable_first=1)
+    refine = indexer.embed_sentences
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(indexer, "embed_sentences", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(s, QuickLateHash(), quiet=True)
+    ix = load_index(s.index_path)
+    assert len(ix.manifest.provisional) == 5 and len(ix.chunks) > 0
+    monkeypatch.setattr(indexer, "embed_sentences", refine)
+    emb = QuickLateHash()
+    again = build_index(s, emb, quiet=True)
+    ix = load_index(s.index_path)
+    assert again.chunks_embedded == 0 and len(emb.embedded) == len(ix.sentences.spans)  # sentences only
+    assert ix.manifest.provisional == [] and _sentence_cosines(ix, emb).min() > 0.97
+    assert build_index(s, emb, quiet=True).stages.keys() == {"read", "chunk", "embed"}  # then nothing to do
+
+
+def test_the_chat_serves_a_usable_index_while_its_sentence_vectors_are_refined(fake_settings):
+    from rag.pipeline import open_pipeline
+
+    s = fake_settings.replace(usable_first=1)
+    lines: list[str] = []
+    pipe = open_pipeline(s, embedder=QuickLateHash(), refine_in_background=True, warn=lines.append)
+    assert len(pipe.index.manifest.provisional) == 5 and pipe.build_summary.provisional == 5  # loaded before refining
+    assert not pipe.ask("How many AI companies does Shanghai have?").text == ""
+    pipe.refining.join(timeout=60)
+    assert not pipe.refining.is_alive() and pipe.index.manifest.provisional == []  # the refined index, loaded
+    assert any("refined" in line for line in lines)
+    again = open_pipeline(s, embedder=QuickLateHash(), refine_in_background=True, warn=lines.append)
+    assert again.refining is None and again.build_summary.provisional == 0  # nothing left to refine

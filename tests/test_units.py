@@ -24,6 +24,7 @@ def _concepts(text: str) -> list[set[str]]:
     ("2022-08-27 Six departments", [set(), {"month"}, {"day"}, {"department"}]),  # the year has no noun
     ("on October 20, 2019", [{"day"}, set()]),
     ("185.4万个5G基站", [{"station"}, {"station"}]),
+    ("他以1,523票当选", [{"vote"}]),  # 票 counts votes (RGB: a vote count given as another figure)
 ])
 def test_the_nouns_written_with_a_number(text, expected):
     assert _concepts(text) == expected

@@ -188,7 +188,9 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, insecu
     logging.getLogger("rag").setLevel(logging.INFO)  # our own events (uploads, deletes, rebuilds); libraries: warnings
     if not index_exists(settings):
         log.info("no index in %s: building it from %s", settings.index_path, settings.corpus_path)
-    pipe = open_pipeline(settings, quiet=False)  # incremental index update: cheap when nothing changed
+    # incremental index update (cheap when nothing changed); a large first build serves as soon as its index
+    # is usable and refines its sentence vectors in the background
+    pipe = open_pipeline(settings, quiet=False, refine_in_background=True, warn=lambda m: log.info("%s", m))
     if pipe.build_summary and pipe.build_summary.chunks_embedded:
         s = pipe.build_summary
         log.info("index updated: %d added, %d changed, %d removed; %d chunks embedded in %.1f s",
