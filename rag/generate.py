@@ -208,7 +208,7 @@ class TransformersGenerator:
         guard = ScriptGuard(self._masks, lang)
 
         def process(input_ids, scores):
-            ban = torch.from_numpy(guard.banned([int(t) for t in input_ids[0, -8:]]))
+            ban = torch.from_numpy(guard.banned(int(input_ids[0, -1])))
             n = min(scores.shape[-1], len(ban))
             scores[:, :n] = scores[:, :n].masked_fill(ban[:n], float("-inf"))
             return scores

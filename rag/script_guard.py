@@ -25,8 +25,6 @@ import numpy as np
 _CJK_LEAD = frozenset(range(0xE3, 0xEA)) | {0xEF}
 _WORD = re.compile(rb"^\s+[a-z]{3,}")  # " morality": an English word starts
 _BARE = re.compile(rb"^[a-z]{3,}")  # "morality": starts a word, or continues one (Y|angshan)
-_LETTERS = re.compile(rb"^[A-Za-z]+$")
-_RUN = re.compile(rb"[A-Za-z]+$")  # the letters a token ends with
 # Scale words stay possible in Chinese answers: code rewrites "300 million yuan" as "3亿元" (text.in_notation),
 # which the model, made to convert by itself, got wrong ("300多亿元", seed zh-031).
 _SCALE = frozenset({b"thousand", b"million", b"billion", b"trillion"})
@@ -40,11 +38,6 @@ class ScriptMasks:
     word: np.ndarray  # a lower-case English word after white space
     word_or_bare: np.ndarray  # ... or without it
     ends_letter: np.ndarray  # ends with an ASCII letter: a bare lower-case token after it continues a word
-    letters: np.ndarray  # ASCII letters only, no space: a piece inside a word
-    run_lower: np.ndarray  # the letters it ends with begin with a lower-case one (" s", "，s"; not " Y")
-    lower_piece: np.ndarray  # lower-case letters only, however few ("il", "vo"): a word begun in lower case goes on
-    short_start: np.ndarray  # one or two lower-case letters, after a space or not (" s", "sp"): a word begins
-    ends_digit: np.ndarray  # ends with a digit: a unit may follow ("7 nm", "40 km")
 
 
 def script_masks(pieces: Sequence[bytes]) -> ScriptMasks:
@@ -54,12 +47,7 @@ def script_masks(pieces: Sequence[bytes]) -> ScriptMasks:
     word = np.array([bool(_WORD.match(p)) for p in pieces]) & ~scale
     bare = np.array([bool(_BARE.match(p)) for p in pieces]) & ~scale
     ends = np.array([bool(p) and chr(p[-1]).isascii() and chr(p[-1]).isalpha() for p in pieces])
-    letters = np.array([bool(_LETTERS.match(p)) for p in pieces])
-    run_lower = np.array([bool(m) and m.group(0)[:1].islower() for m in (_RUN.search(p) for p in pieces)])
-    lower = np.array([bool(re.match(rb"^[a-z]+$", p)) for p in pieces]) & ~scale
-    short = np.array([bool(re.match(rb"^\s*[a-z]{1,2}$", p)) for p in pieces])
-    digit = np.array([bool(p) and chr(p[-1]).isdigit() for p in pieces])
-    return ScriptMasks(cjk, word, word | bare, ends, letters, run_lower, lower, short, digit)
+    return ScriptMasks(cjk, word, word | bare, ends)
 
 
 class ScriptGuard:
@@ -68,31 +56,15 @@ class ScriptGuard:
     def __init__(self, masks: ScriptMasks, lang: str):
         self.masks, self.lang = masks, lang
 
-    def banned(self, tokens: Sequence[int]) -> np.ndarray:
-        """What may not come after `tokens` (the answer so far; only the last few are read)."""
+    def banned(self, last_token: int | None) -> np.ndarray:
         m = self.masks
         if self.lang == "en":
             return m.cjk
-        last = tokens[-1] if len(tokens) else None
-        continues = last is not None and 0 <= last < len(m.ends_letter) and m.ends_letter[last]
-        if continues and not self._word_starts_lower(tokens):
-            return m.word  # inside a name begun in capitals (Y|angshan): its lower-case pieces may follow
-        if continues:
-            return m.word_or_bare | m.lower_piece  # a word begun in lower case may not go on ("强 s|pill|over")
-        if last is not None and 0 <= last < len(m.ends_digit) and m.ends_digit[last]:
-            return m.word_or_bare  # a short unit may follow a figure ("7 nm")
-        return m.word_or_bare | m.short_start  # nor begin in one or two letters to get round the rule above
-
-    def _word_starts_lower(self, tokens: Sequence[int]) -> bool:
-        """The English word the last token ends inside began with a lower-case letter."""
-        m = self.masks
-        i = len(tokens) - 1
-        while i > 0 and len(tokens) - i < 8 and m.letters[tokens[i]] and m.ends_letter[tokens[i - 1]]:
-            i -= 1  # back over the pieces inside the word
-        return bool(m.run_lower[tokens[i]])
+        continues = last_token is not None and 0 <= last_token < len(m.ends_letter) and m.ends_letter[last_token]
+        return m.word if continues else m.word_or_bare
 
     def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        ban = self.banned([int(t) for t in input_ids[-8:]])
+        ban = self.banned(int(input_ids[-1]) if len(input_ids) else None)
         n = min(len(scores), len(ban))
         scores[:n][ban[:n]] = -np.inf
         return scores

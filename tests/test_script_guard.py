@@ -6,15 +6,14 @@ from rag.script_guard import ScriptGuard, script_masks
 from rag.text import mixed_fragment
 
 VOCAB = [b" million", b"The", b" minister", b" is", b" Single", b"\xe5\xbf\xa0", b"\xe5\xbe\xb7", b"\xe5", b"\xef\xbc\x8c",
-         b" morality", b"ethics", b"AI", b" Y", b"angshan", b"5", b"G", b" km", b"\xe5\x92\x8c", b".", b" s", b"pill", b"over",
-         b" Deep", b"water"]
+         b" morality", b"ethics", b"AI", b" Y", b"angshan", b"5", b"G", b" km", b"\xe5\x92\x8c", b"."]
 IDS = {p: i for i, p in enumerate(VOCAB)}
 
 
-def chosen(lang: str, *last: bytes) -> list[bytes]:
-    """Tokens still allowed after the tokens `last`."""
+def chosen(lang: str, last: bytes) -> list[bytes]:
+    """Tokens still allowed after the token `last`."""
     scores = np.zeros(len(VOCAB), dtype=np.float32)
-    out = ScriptGuard(script_masks(VOCAB), lang)(np.array([IDS[t] for t in last]), scores)
+    out = ScriptGuard(script_masks(VOCAB), lang)(np.array([IDS[last]]), scores)
     return [p for p, s in zip(VOCAB, out, strict=True) if np.isfinite(s)]
 
 
@@ -28,16 +27,10 @@ def test_english_answer_cannot_start_a_cjk_character():
 def test_chinese_answer_cannot_start_a_lower_case_english_word():
     allowed = chosen("zh", b"\xe5\x92\x8c")  # after 和
     assert b" morality" not in allowed and b"ethics" not in allowed and b"angshan" not in allowed
-    assert {b"AI", b" Y", b"5", b"G", b"\xe5\xbf\xa0"} <= set(allowed)  # capitals, Han
+    assert {b"AI", b" Y", b"5", b"G", b" km", b"\xe5\xbf\xa0"} <= set(allowed)  # capitals, short units, Han
     assert b" million" in allowed  # converted to 万/亿 by code after generation
     assert b"angshan" in chosen("zh", b" Y")  # continues a name begun in capitals: Yangshan
     assert b" morality" not in chosen("zh", b" Y")
-    assert b"water" in chosen("zh", b" Y", b"angshan", b" Deep")  # Yangshan Deepwater: words of a name
-    # a word begun in lower case in one or two letters does not go on (h2-zh-009: "很强的“强 s|pill|over”效应")
-    assert b"pill" not in chosen("zh", b"\xe5\x92\x8c", b" s") and b" s" not in chosen("zh", b"\xe5\x92\x8c")
-    assert b" km" in chosen("zh", b"5") and b" km" not in chosen("zh", b"\xe5\x92\x8c")  # a unit after a figure
-    assert b"over" not in chosen("zh", b" s", b"pill")
-    assert b"pill" in chosen("en", b" s")
 
 
 def test_greedy_choice_is_unchanged_when_the_best_token_is_allowed():
