@@ -286,6 +286,12 @@ def adds_nothing(answer: str, question: str, titles: Sequence[str] = ()) -> bool
     (True, False)
     >>> adds_nothing("两部电影是《人工智能加速…》[1]。", "两部电影是什么", ["人工智能加速赋能千行百业"])
     True
+
+    A name of several capitalised words that the question does not contain as such is new even when each
+    of its words is in the question (h2-en-004):
+
+    >>> adds_nothing("The Shanghai Stock Exchange [4].", "Which stock exchange is Shanghai's workstation linked with?")
+    False
     """
     def is_title(m: re.Match) -> bool:
         inner = strip_markers(next(g for g in m.groups() if g is not None)).strip(" …")
@@ -293,5 +299,13 @@ def adds_nothing(answer: str, question: str, titles: Sequence[str] = ()) -> bool
 
     if titles:
         answer = QUOTED.sub(lambda m: " " if is_title(m) else m.group(0), answer)
-    return not (content_words(answer) - content_words(question) - FILLER)
+    if content_words(answer) - content_words(question) - FILLER:
+        return False
+    asked = " ".join(re.sub(r"'s\b", "", question).lower().split())
+    return not any(m.group(0).lower() not in asked for m in _NAME.finditer(strip_markers(answer)))
+
+
+# a name of two or more capitalised words ("Shanghai Stock Exchange", "Ministry of Industry"), a leading
+# article aside ("The MIIT" is one word)
+_NAME = re.compile(r"(?<![A-Za-z])(?!The\b)(?:[A-Z][a-z]+|[A-Z]{2,})(?:\s+(?:of|and|the|for)?\s*(?:[A-Z][a-z]+|[A-Z]{2,}))+")
 

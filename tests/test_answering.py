@@ -251,6 +251,12 @@ def test_an_answer_that_only_restates_the_question_abstains(pipe):
     assert echo.raw_text == "上海重点人工智能企业[1]。" and not echo.citations  # refused before verification
     assert not adds_nothing("上海有1,149家重点人工智能企业[1]。", q)
     assert not adds_nothing("智能制造[2]。", "推动制造业智能化转型，工信部把什么当作主攻方向？")  # words, not characters
+    # a name whose words are all in the question, but not as this name, is an answer (h2-en-004)
+    q = "Which stock exchange is Shanghai's AI industry workstation linked with?"
+    assert not adds_nothing("The Shanghai Stock Exchange [4].", q)
+    assert adds_nothing("The Shanghai AI industry workstation is linked with a stock exchange [1].", q)
+    assert adds_nothing("The two films were shown at the Beijing Film Festival [1].",
+                        "Which two films were shown at the Beijing Film Festival?")  # the question's own name
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "？？？!!", "😀😀"])
