@@ -40,6 +40,7 @@ EmbedFn = Callable[[list[str]], np.ndarray]  # answer sentences -> normalised ve
 _MARK = re.compile(r"\s*\[(\d{1,3})\]")
 _MARKS_AT_START = re.compile(r"^(?:\s*\[\d{1,3}\])+")
 _MARKS_AFTER_STOP = re.compile(r"([。．.!?！？；;])((?:\s*\[\d{1,3}\])+)")
+_GAP_AFTER_STOP = re.compile(r"(?<=[。．.!?！？；;])\s*(?:…+|\.{3})(?=\s*(?:\[\d{1,3}\]|$))")
 
 
 ANCHORED_THRESHOLD = 0.35  # similarity needed when the claim's numbers all occur in the passage sentence
@@ -71,6 +72,7 @@ def strip_markers(text: str) -> str:
 
 def split_claims(text: str) -> list[tuple[str, list[int]]]:
     """Answer sentences with their cited passage numbers (markers removed from the sentence)."""
+    text = _GAP_AFTER_STOP.sub("", text)  # "…原因。 … [2]": the passages' gap mark, copied, is no sentence
     text = _MARKS_AFTER_STOP.sub(lambda m: m.group(2) + m.group(1), text)  # "…2. [2] C" -> "…2 [2]. C"
     spans = split_sentences(text)
     pieces = [text[a:b] for a, b in spans]

@@ -62,7 +62,7 @@ class IndexSummary:
             "seconds": round(self.seconds, 2),
             "chunks_per_second": round(self.chunks_embedded / self.seconds, 2) if self.seconds else 0.0,
             "skipped": self.skipped, "rebuilt_reason": self.rebuilt_reason,
-            "usable_seconds": round(self.usable_seconds, 2),
+            "usable_seconds": round(self.usable_seconds, 2), "provisional": self.provisional,
             "stages": {k: round(v, 2) for k, v in self.stages.items()},
         }
 

@@ -100,6 +100,9 @@ def _checker(embed=None):
 
 def test_split_claims_handles_markers_on_either_side_of_punctuation():
     assert split_claims("A has 1 firm [1]. B has 2. [2] C") == [("A has 1 firm.", [1]), ("B has 2.", [2]), ("C", [])]
+    # the passages' gap mark copied after a sentence is no claim of its own (RGB: "…的原因。 … [91]")
+    assert split_claims("议员询问了原因。 … [2]") == [("议员询问了原因。", [2])]
+    assert split_claims("It grew. … [1] Then it fell [2].") == [("It grew.", [1]), ("Then it fell.", [2])]
 
 
 def test_verification_keeps_correct_fixes_wrong_and_flags_unsupported():
