@@ -25,7 +25,7 @@ from rag.pipeline import open_pipeline  # noqa: E402
 from rag.prompt import is_fragment  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
-from rag.text import has_han, search_tokens  # noqa: E402
+from rag.text import has_han, is_han, search_tokens  # noqa: E402
 
 IDF: dict[str, float] = {}  # keyword token -> log inverse chunk frequency over the index
 BRIDGED: dict[str, np.ndarray] = {}  # question -> vector of the question with its names bridged
@@ -43,7 +43,7 @@ def bridge(question: str, latin: set[str], han_of: dict[str, str]) -> str:
     if has_han(question):
         out = []
         for w in _jieba().lcut(question):
-            if len(w) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in w):
+            if len(w) >= 2 and all(is_han(ch) for ch in w):
                 joined = "".join(lazy_pinyin(w)).lower()
                 if joined in latin:
                     out.append(" " + joined.capitalize() + " ")
@@ -181,7 +181,7 @@ def main() -> int:
     for c in pipe.index.chunks:
         if has_han(c.text):
             for w in _jieba().lcut(c.text):
-                if len(w) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in w):
+                if len(w) >= 2 and all(is_han(ch) for ch in w):
                     han_of.setdefault("".join(lazy_pinyin(w)).lower(), w)
     items = [i for i in load_set(args.set) if i["answerable"]]
     for i in items:
