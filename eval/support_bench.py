@@ -174,7 +174,7 @@ def main() -> int:
                     v = checker.verify(marked, partial(agrees, kind, sources=[p.text for p in passages]))
                     if module is cite:
                         judge(variant, r.get("rewritten_question") or r["question"], v,
-                              lambda doc: pipe.index.doc_info(doc).title)
+                              lambda doc: pipe.index.doc_info(doc).title[:60])
                     c = counts[name][variant]
                     c[0] += 1
                     c[1] += v.supported_sentences > 0

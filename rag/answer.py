@@ -44,7 +44,15 @@ from .per_source import (
     per_source_question,
     source_documents,
 )
-from .prompt import ABSTAIN, Passage, build_messages, fit_budget, judge_messages, select_passages
+from .prompt import (
+    ABSTAIN,
+    Passage,
+    asks_date_of_source,
+    build_messages,
+    fit_budget,
+    judge_messages,
+    select_passages,
+)
 from .records import Answer, Citation, Hit, Timings
 from .retrieve import Retriever
 from .rewrite import condense, few_words
@@ -112,7 +120,7 @@ def judge_score(generator: AnyGenerator | None, question: str, v: Verified,
     evidence sentence of each supported citation (led by its document's title). None when nothing is
     supported or the backend cannot read token probabilities."""
     ask = getattr(generator, "yes_probability", None)
-    evidence = list(dict.fromkeys(f"{title_of(c.doc_id)[:60]}: {c.evidence}"
+    evidence = list(dict.fromkeys(f"{title_of(c.doc_id)}: {c.evidence}"
                                   for c in v.citations if c.supported and c.evidence))
     if ask is None or not v.supported_sentences or not evidence:
         return None
@@ -440,7 +448,13 @@ class Pipeline:
         or unit, which word overlap and number matching let through."""
         if self.settings.judge_threshold <= 0:
             return None
-        return judge_score(self.generator, question, v, lambda doc: index.doc_info(doc).title)
+        dated = asks_date_of_source(question)  # then the judge sees the source's date too, as the generator did
+
+        def source(doc: str) -> str:
+            info = index.doc_info(doc)
+            return f"{info.title[:60]} (published {info.date})" if dated and info.date else info.title[:60]
+
+        return judge_score(self.generator, question, v, source)
 
     def _checker(self, index: Index, passages: Sequence[Passage], standalone: str) -> SupportChecker:
         """The support checker for answers to `standalone` from these passages (place check included)."""

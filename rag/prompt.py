@@ -157,15 +157,41 @@ def format_passages(passages: Sequence[Passage], lang: str, question: str = "") 
     generator, translating them itself, dropped the 万 ("810,000 standard racks"). For an English
     question, Chinese person names carry their pinyin (单忠德 (Shan Zhongde)): it wrote "Single Zhongde"."""
     lines = []
+    dated = asks_date_of_source(question)
     for p in passages:
         head = f"[{p.n}]"
         if p.title and names_title(question, p.title):
             head += " " + (f"《{p.title}》" if lang == "zh" else f'"{p.title}"')
+        if dated and p.date:  # the date is the source's, not in its text: shown when asked for
+            head += f"（发布于{p.date}）" if lang == "zh" else f" (published {p.date})"
         text = in_notation(p.text, lang)
         if lang == "en" and has_han(text):
             text = annotate_names(text)
         lines.append(f"{head} {text}")
     return "\n".join(lines)
+
+
+_DATE_OF_SOURCE = re.compile(
+    r"\bwhen (?:was|were|did)\b.*\b(?:publish|releas|post|issu|writt|report)|publication date|"
+    r"\bwhat (?:date|day)\b.*\b(?:publish|releas|post|issu|report)|\bdated?\b.*\b(?:article|report|document)|"
+    r"(?:什么时候|何时|哪天|哪一天|几号|哪年|哪一年).{0,6}(?:发布|发表|刊发|刊登|报道|印发|发出)|"
+    r"(?:发布|发表|刊发|刊登|印发)(?:于|在)?(?:什么时候|何时|哪天|哪一天|哪年|日期|时间)",
+    re.IGNORECASE)
+# ... about a source, not an event in it ("When did Inspur Cloud release its model?" is answered from the text)
+_SOURCE_NOUN = re.compile(r"\b(?:article|report|document|story|piece|paper)s?\b|文章|报道|新闻|稿件|这篇|该文|此文|本文|原文",
+                          re.IGNORECASE)
+
+
+def asks_date_of_source(question: str) -> bool:
+    """The question asks when a source was published ("When was the article … published?", "这篇文章是什么
+    时候发布的？"): the answer is the source's date, which the cleaner took out of its text.
+
+    >>> asks_date_of_source("When was the article on the guideline published?"), asks_date_of_source("这篇报道是何时发布的？")
+    (True, True)
+    >>> asks_date_of_source("When was the Shanghai AI Laboratory founded?"), asks_date_of_source("When did Inspur release it?")
+    (False, False)
+    """
+    return bool(_DATE_OF_SOURCE.search(question) and _SOURCE_NOUN.search(question))
 
 
 def build_messages(question: str, lang: str, passages: Sequence[Passage]) -> list[dict[str, str]]:

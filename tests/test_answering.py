@@ -47,6 +47,10 @@ def test_prompt_is_in_the_question_language_and_numbers_passages():
     named = build_messages("《人工智能加速赋能千行百业》一文中，企业有多少家？", "zh", ps)[1]["content"]
     assert "[2] 《人工智能加速赋能千行百业》 企业数量超4500家。" in named and "Shanghai AI" not in named
     assert '"Shanghai AI"' in build_messages("What does the Shanghai AI report say?", "en", ps)[1]["content"]
+    # a question asking when a source was published sees the dates the cleaner took out of the texts
+    dated = build_messages("When was the Shanghai AI article published?", "en", ps)[1]["content"]
+    assert '[1] "Shanghai AI" (published 2021-07-07) Shanghai has' in dated and "[2] 企业" in dated
+    assert "[1]（发布于2021-07-07） Shanghai" in build_messages("这篇文章是什么时候发布的？", "zh", ps)[1]["content"]
 
 
 def test_passages_show_figures_in_the_readers_notation_and_names_in_pinyin_for_english_readers():
