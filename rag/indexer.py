@@ -8,6 +8,7 @@ only what changed.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -183,7 +184,8 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
                 rows.append(None)
             doc_entries[doc.id] = doc_entry(doc, new_chunks)
         summary.docs_removed = sum(1 for d in old_docs if d not in doc_entries)
-        summary.provisional = len({chunks[i].doc_id for i in resentence})
+        waiting = sorted({chunks[i].doc_id for i in resentence})  # reused documents still to be refined
+        summary.provisional = len(waiting)
         if prev is not None and not (summary.docs_added or summary.docs_changed or summary.docs_removed
                                      or (resentence and refine)):
             # nothing changed: do not read back (and decode) every stored vector just to write none
@@ -213,8 +215,9 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
             embed_new(embedder, "late", chunks, to_embed, titles, sentences, sent_new, vectors, quiet)
             t_write = time.perf_counter()
             summary.stages["embed"] = t_write - t_embed
-            pending = sorted({chunks[i].doc_id for i, _ in to_embed} | {chunks[i].doc_id for i in resentence})
-            first = write(new_manifest(settings, embedder, len(chunks), doc_entries, provisional=pending))
+            pending = sorted({chunks[i].doc_id for i, _ in to_embed} | set(waiting))
+            first = new_manifest(settings, embedder, len(chunks), doc_entries, provisional=pending)
+            usable = write(first)
             summary.stages["write"] = time.perf_counter() - t_write
             summary.usable_seconds = time.perf_counter() - t0
             summary.provisional = len(pending)
@@ -228,9 +231,8 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
             embed_sentences(embedder, chunks, sentences, sent_new + sent_again, quiet)
             t_write = time.perf_counter()
             summary.stages["refine"] = t_write - t_refine
-            manifest = new_manifest(settings, embedder, len(chunks), doc_entries)
-            manifest.faiss_type = first.faiss_type
-            write(manifest, same_chunks=first.path)
+            # the same chunks, graph and keyword index (and the faiss_type written into `first`)
+            write(dataclasses.replace(first, provisional=[], created=time.time()), same_chunks=usable)
             summary.stages["write"] += time.perf_counter() - t_write
             summary.provisional = 0
         else:
@@ -243,21 +245,14 @@ def build_index(settings: Settings, embedder: Embedder, rebuild: bool = False, q
             t_write = time.perf_counter()
             summary.stages["embed"] = t_write - t_embed
             # something changed (a run that changed nothing returned above): write a new generation
-            still = [] if refine else sorted({chunks[i].doc_id for i in resentence})
-            write(new_manifest(settings, embedder, len(chunks), doc_entries, provisional=still))
+            write(new_manifest(settings, embedder, len(chunks), doc_entries, provisional=[] if refine else waiting))
             summary.stages["write"] = time.perf_counter() - t_write
     summary.seconds = time.perf_counter() - t0
     return summary
 
 
-@dataclass(frozen=True)
-class _Written:
-    path: Path
-    faiss_type: str
-
-
 def _write(root: Path, chunks: list[Chunk], vectors: np.ndarray, sentences: Sentences, quiet: bool,
-           manifest: Manifest, same_chunks: Path | None = None) -> _Written:
+           manifest: Manifest, same_chunks: Path | None = None) -> Path:
     """Write a generation with progress bars for the steps that take long on large collections."""
     large = uses_graph(len(chunks)) and same_chunks is None  # small indexes are written in a second or two
     with tqdm(total=len(sentences.spans), unit="sentence", desc="sentence codes", disable=quiet or not large,
@@ -266,10 +261,9 @@ def _write(root: Path, chunks: list[Chunk], vectors: np.ndarray, sentences: Sent
                  file=sys.stderr) as bar, \
             tqdm(total=len(chunks), unit="chunk", desc="keyword index (word splitting)",
                  disable=quiet or not large, file=sys.stderr) as kw_bar:
-        path = write_generation(root, manifest, chunks, vectors, sentences, progress=bar.update,
+        return write_generation(root, manifest, chunks, vectors, sentences, progress=bar.update,
                                 keyword_progress=kw_bar.update, sentence_progress=s_bar.update,
                                 same_chunks=same_chunks)
-    return _Written(path, manifest.faiss_type)
 
 
 def doc_entry(doc: Document, chunks: list[Chunk]) -> dict:

@@ -360,13 +360,13 @@ def write_generation(root: Path, manifest: Manifest, chunks: list[Chunk], vector
 
 def _link_tree(src: Path, dst: Path) -> None:
     """Hard-link a file, or every file of a folder, from one generation into another (copied where links fail)."""
-    if not src.exists():
-        return
     if src.is_dir():
-        dst.mkdir()
-        for p in src.iterdir():
-            _link_tree(p, dst / p.name)
-        return
+        shutil.copytree(src, dst, copy_function=_link_or_copy)
+    elif src.exists():
+        _link_or_copy(src, dst)
+
+
+def _link_or_copy(src: str | Path, dst: str | Path) -> None:
     try:
         os.link(src, dst)
     except OSError:
