@@ -58,7 +58,7 @@ from .retrieve import Retriever
 from .rewrite import condense, few_words
 from .settings import Settings
 from .store import Index, live_version, open_index
-from .text import detect_lang, has_words, in_notation, in_script, is_traditional
+from .text import dates_in_notation, detect_lang, has_words, in_notation, in_script, is_traditional
 
 if TYPE_CHECKING:
     from .indexer import IndexSummary
@@ -128,10 +128,10 @@ def judge_score(generator: AnyGenerator | None, question: str, v: Verified,
 
 
 def for_reader(text: str, lang: str, sources: Sequence[str]) -> str:
-    """The verified answer as shown: figures in the reader's notation ("224.6 billion yuan" in a Chinese
-    answer -> "2246亿元") and, in English, Chinese names as the passages' pinyin ("Single Zhongde" ->
-    "Shan Zhongde"), by code."""
-    text = in_notation(text, lang)
+    """The verified answer as shown: figures and dates in the reader's notation ("224.6 billion yuan" in a
+    Chinese answer -> "2246亿元", "2021-07-07" -> "2021年7月7日") and, in English, Chinese names as the
+    passages' pinyin ("Single Zhongde" -> "Shan Zhongde"), by code."""
+    text = dates_in_notation(in_notation(text, lang), lang)
     return repair_names(text, sources) if lang == "en" else text
 
 

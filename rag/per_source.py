@@ -24,7 +24,7 @@ import numpy as np
 from .answer_type import agrees, in_scope, places
 from .records import DocInfo, Hit
 from .store import Index
-from .text import has_han, quantities, split_sentences
+from .text import dates_in_notation, has_han, quantities, split_sentences
 from .units import is_year
 
 MAX_SOURCES = 3  # one small prompt each: about 2-4 s per source on a 2-core AVX2 machine
@@ -150,15 +150,15 @@ def drop_echo(answer: str, question: str) -> str:
 
 
 def according_to(info: DocInfo, lang: str) -> str:
-    """The lead-in naming a source and its date."""
-    title = _short(info.title or info.id)
+    """The lead-in naming a source and its date (in the reader's notation)."""
+    title, date = _short(info.title or info.id), dates_in_notation(info.date, lang)
     if lang == "zh":
-        return f"据《{title}》" + (f"（{info.date}）" if info.date else "") + "："
-    return f'According to "{title}"' + (f" ({info.date})" if info.date else "") + ": "
+        return f"据《{title}》" + (f"（{date}）" if date else "") + "："
+    return f'According to "{title}"' + (f" ({date})" if date else "") + ": "
 
 
 def not_stated(info: DocInfo, lang: str) -> str:
-    title = _short(info.title or info.id)
+    title, date = _short(info.title or info.id), dates_in_notation(info.date, lang)
     if lang == "zh":
-        return f"《{title}》" + (f"（{info.date}）" if info.date else "") + "没有给出这一信息。"
-    return f'"{title}"' + (f" ({info.date})" if info.date else "") + " does not say."
+        return f"《{title}》" + (f"（{date}）" if date else "") + "没有给出这一信息。"
+    return f'"{title}"' + (f" ({date})" if date else "") + " does not say."

@@ -455,6 +455,25 @@ _MONEY_EN = re.compile(r"\s*(美元|元)")
 _GAP_BEFORE_MARKER = re.compile(r"\s+(?=\[\d+\])")
 
 
+_ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d-])")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def dates_in_notation(text: str, lang: str) -> str:
+    """ISO dates (a source's date, as the index stores it) written as a reader of `lang` writes them.
+
+    >>> dates_in_notation("发布于2021-07-07[1]。", "zh"), dates_in_notation("on 2022-08-27 [1].", "en")
+    ('发布于2021年7月7日[1]。', 'on August 27, 2022 [1].')
+    """
+    def one(m: re.Match) -> str:
+        y, mo, d = (int(g) for g in m.groups())
+        if not (1 <= mo <= 12 and 1 <= d <= 31):
+            return m.group(0)
+        return f"{y}年{mo}月{d}日" if lang == "zh" else f"{_MONTHS[mo - 1]} {d}, {y}"
+    return _ISO_DATE.sub(one, text)
+
+
 def in_notation(text: str, lang: str) -> str:
     """Rewrite the scaled figures of an answer (万/亿 or million/billion) in the notation of `lang`:
     a Chinese answer that quotes "224.6 billion yuan" says "2246亿 yuan" and so on. Plain numbers,

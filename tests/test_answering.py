@@ -37,28 +37,28 @@ def test_prompt_is_in_the_question_language_and_numbers_passages():
     ps = [Passage(1, "c1", "d1", "Shanghai AI", "2021-07-07", "Shanghai has 1,149 firms."),
           Passage(2, "c2", "d2", "人工智能", "", "企业数量超4500家。")]
     zh = build_messages("上海有多少家企业？", "zh", ps)
-    assert zh[0]["content"] == SYSTEM["zh"] and "问题：上海有多少家企业？" in zh[1]["content"]
-    assert "[1] Shanghai has 1,149 firms." in zh[1]["content"]  # titles cost tokens and were taken for answers
-    assert "2021-07-07" not in zh[1]["content"]  # dates cost the generator tokens; per-source answers add them by code
+    assert zh[0]["content"] == SYSTEM["zh"] and "问题：上海有多少家企业？" in zh[-1]["content"]
+    assert "[1] Shanghai has 1,149 firms." in zh[-1]["content"]  # titles cost tokens and were taken for answers
+    assert "2021-07-07" not in zh[-1]["content"]  # dates cost the generator tokens; per-source answers add them by code
     en = build_messages("How many firms?", "en", ps)
-    assert en[0]["content"] == SYSTEM["en"] and "[2] 企业数量超4500家。" in en[1]["content"]
+    assert en[0]["content"] == SYSTEM["en"] and "[2] 企业数量超4500家。" in en[-1]["content"]
     # a question that names its source sees the titles that it names, and only those
     ps[1] = Passage(2, "c2", "d2", "人工智能加速赋能千行百业", "", "企业数量超4500家。")
-    named = build_messages("《人工智能加速赋能千行百业》一文中，企业有多少家？", "zh", ps)[1]["content"]
+    named = build_messages("《人工智能加速赋能千行百业》一文中，企业有多少家？", "zh", ps)[-1]["content"]
     assert "[2] 《人工智能加速赋能千行百业》 企业数量超4500家。" in named and "Shanghai AI" not in named
-    assert '"Shanghai AI"' in build_messages("What does the Shanghai AI report say?", "en", ps)[1]["content"]
+    assert '"Shanghai AI"' in build_messages("What does the Shanghai AI report say?", "en", ps)[-1]["content"]
     # a question asking when a source was published sees the dates the cleaner took out of the texts
-    dated = build_messages("When was the Shanghai AI article published?", "en", ps)[1]["content"]
+    dated = build_messages("When was the Shanghai AI article published?", "en", ps)[-1]["content"]
     assert '[1] "Shanghai AI" (published 2021-07-07) Shanghai has' in dated and "[2] 企业" in dated
-    assert "[1]（发布于2021-07-07） Shanghai" in build_messages("这篇文章是什么时候发布的？", "zh", ps)[1]["content"]
+    assert "[1]（发布于2021-07-07） Shanghai" in build_messages("这篇文章是什么时候发布的？", "zh", ps)[-1]["content"]
 
 
 def test_passages_show_figures_in_the_readers_notation_and_names_in_pinyin_for_english_readers():
     ps = [Passage(1, "c1", "d1", "t", "", "副部长单忠德介绍，我国在用标准机架超过810万架。"),
           Passage(2, "c2", "d2", "t", "", "The core AI industry exceeded 400 billion yuan.")]
-    en = build_messages("How many racks?", "en", ps)[1]["content"]
+    en = build_messages("How many racks?", "en", ps)[-1]["content"]
     assert "[1] 副部长单忠德 (Shan Zhongde)介绍，我国在用标准机架超过 8.1 million架。" in en
-    zh = build_messages("机架有多少？", "zh", ps)[1]["content"]
+    zh = build_messages("机架有多少？", "zh", ps)[-1]["content"]
     assert "[1] 副部长单忠德介绍，我国在用标准机架超过810万架。" in zh  # a Chinese reader needs no pinyin
     assert "[2] The core AI industry exceeded 4000亿元." in zh
 
@@ -66,7 +66,8 @@ def test_passages_show_figures_in_the_readers_notation_and_names_in_pinyin_for_e
 def test_fit_budget_drops_lowest_ranked_passages():
     ps = [Passage(i, f"c{i}", "d", "t", "", "word " * 100) for i in range(1, 6)]
     count = lambda t: len(t.split())  # noqa: E731
-    kept = fit_budget("q", "en", ps, count, limit=400)
+    fixed = sum(count(m["content"]) for m in build_messages("q", "en", []))  # instructions and worked turns
+    kept = fit_budget("q", "en", ps, count, limit=fixed + 250)
     assert [p.n for p in kept] == [1, 2]
 
 

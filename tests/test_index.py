@@ -406,3 +406,36 @@ def test_the_chat_serves_a_usable_index_while_its_sentence_vectors_are_refined(f
     assert any("refined" in line for line in lines)
     again = open_pipeline(s, embedder=QuickLateHash(), refine_in_background=True, warn=lines.append)
     assert again.refining is None and again.build_summary.provisional == 0  # nothing left to refine
+
+
+class SlowRefineHash(QuickLateHash):
+    """Sentences embedded on their own (the refinement) take a while, so a refinement is running when asked."""
+
+    def __init__(self, dim: int = 256):
+        super().__init__(dim)
+        import threading
+
+        self.refining = threading.Event()
+
+    def embed(self, texts, kind="document", titles=None, progress=None):
+        if kind == "document" and titles is None:
+            self.refining.set()
+            time.sleep(1.0)
+        return super().embed(texts, kind, titles, progress)
+
+
+def test_an_upload_during_the_chats_refinement_waits_for_it_instead_of_failing(fake_settings):
+    pytest.importorskip("gradio")
+    from rag.pipeline import open_pipeline
+    from rag.ui.app import reindex
+
+    s = fake_settings.replace(usable_first=1)
+    emb = SlowRefineHash()
+    pipe = open_pipeline(s, embedder=emb, refine_in_background=True, warn=lambda m: None)
+    assert emb.refining.wait(timeout=30) and pipe.refining.is_alive()  # it read the corpus and holds the lock
+    (s.corpus_path / "lanterns.md").write_text("# Lanterns\n\nQuanzhou made 8,765 paper lanterns in 2023.\n",
+                                               encoding="utf-8")
+    lines: list[str] = []
+    reindex(pipe, s, lines)  # before: LockedError ("another `rag index` is building …")
+    assert not pipe.refining.is_alive() and lines[-1].startswith("indexed: 1 added")
+    assert pipe.index.manifest.provisional == [] and "lanterns" in pipe.index.manifest.docs

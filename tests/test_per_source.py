@@ -58,7 +58,7 @@ def test_figures_that_differ_by_source_are_answered_per_source_with_title_and_da
     for line in lines:
         n = int(re.search(r"\[(\d+)\]", line).group(1))
         doc = a.hits[n - 1].chunk.doc_id  # each line cites its own source
-        expected = {"a": ("据《工信部发布会》（2023-10-20）：", "4400"), "b": ("据《经济日报报道》（2024-10-21）：", "4500")}[doc]
+        expected = {"a": ("据《工信部发布会》（2023年10月20日）：", "4400"), "b": ("据《经济日报报道》（2024年10月21日）：", "4500")}[doc]
         assert line.startswith(expected[0]) and expected[1] in line
     # each prompt held one source's passages only
     assert all(("4400" in p) != ("4500" in p) for p in gen.prompts)
@@ -69,8 +69,8 @@ def test_a_source_that_does_not_say_is_reported_as_such(fake_settings, tmp_path)
     gen = EchoGenerator()
     pipe = open_pipeline(fake_settings.replace(corpus_dir=str(_corpus(tmp_path, docs))), generator=gen)
     a = pipe.ask("两篇报道分别说我国有多少家人工智能企业？")
-    assert "据《工信部发布会》（2023-10-20）：" in a.text and "4400" in a.text
-    assert "《经济日报报道》（2024-10-21）没有给出这一信息。" in a.text, a.text
+    assert "据《工信部发布会》（2023年10月20日）：" in a.text and "4400" in a.text
+    assert "《经济日报报道》（2024年10月21日）没有给出这一信息。" in a.text, a.text
 
 
 def test_a_single_source_question_stays_a_single_answer(fake_settings, tmp_path):
@@ -86,7 +86,7 @@ def test_a_question_naming_its_source_is_answered_from_that_source_only(fake_set
     pipe = open_pipeline(fake_settings.replace(corpus_dir=str(_corpus(tmp_path, DOCS))), generator=gen)
     a = pipe.ask("《经济日报报道》一文中，我国有多少家人工智能企业？")
     assert not a.abstained and len(gen.prompts) == 1 and "4400" not in gen.prompts[0], a.text
-    assert a.text.startswith("据《经济日报报道》（2024-10-21）：") and "4500" in a.text and "\n" not in a.text
+    assert a.text.startswith("据《经济日报报道》（2024年10月21日）：") and "4500" in a.text and "\n" not in a.text
 
 
 def test_a_figure_stated_for_another_city_is_not_an_answer_for_the_asked_one(fake_settings, tmp_path):

@@ -90,6 +90,16 @@ def test_numbers_are_shown_in_the_readers_notation(answer, lang, shown):
     assert text.in_notation(answer, lang) == shown
 
 
+@pytest.mark.parametrize("answer,lang,shown", [
+    ("这篇文章发布于2021-07-07[1]。", "zh", "这篇文章发布于2021年7月7日[1]。"),
+    ("It was published on 2022-08-27 [1].", "en", "It was published on August 27, 2022 [1]."),
+    ("The order number is 2021-13-07 [1].", "en", "The order number is 2021-13-07 [1]."),  # no such month
+    ("编号A-2021-07-07-5[1]。", "zh", "编号A-2021-07-07-5[1]。"),  # part of a longer code
+])
+def test_dates_are_shown_in_the_readers_notation(answer, lang, shown):
+    assert text.dates_in_notation(answer, lang) == shown
+
+
 def test_no_other_module_defines_han_ranges_stop_words_sentences_or_numbers():
     """The issue's grep: text.py is the only place with a Han range, a stop-word list, sentence
     splitting or number extraction."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
@@ -57,6 +58,22 @@ def describe(pipe: Pipeline, settings: Settings) -> str:
             f"{ix.manifest.n_chunks} chunks, built {built}")
 
 
+def reindex(pipe: Pipeline, settings: Settings, lines: list[str],
+            progress: Callable[..., object] = lambda *a, **k: None) -> None:
+    """Bring the index up to date after an upload or delete and load it; the outcome is appended to `lines`.
+    A refinement of the server's new index holds the index lock for a minute or two: waited for, not refused."""
+    if pipe.refining is not None and pipe.refining.is_alive():
+        progress(0.3, desc="waiting for the new index's sentence vectors to be refined")
+        pipe.refining.join()
+    progress(0.5, desc="indexing")
+    summary = build_index(settings, pipe.embedder, quiet=True, warn=lines.append)
+    pipe.reload_index()
+    lines.append(f"indexed: {summary.docs_added} added, {summary.docs_changed} changed, "
+                 f"{summary.docs_removed} removed, {summary.chunks_embedded} chunks embedded in "
+                 f"{summary.seconds:.1f} s")
+    log.info("index rebuilt: %s", lines[-1])
+
+
 def build_app(pipe: Pipeline, settings: Settings, users: UserStore | None = None) -> gr.Blocks:
     users = users or UserStore()
     def respond(question: str, session: Session | None, k: int):
@@ -81,14 +98,6 @@ def build_app(pipe: Pipeline, settings: Settings, users: UserStore | None = None
         """The signed-in user (Gradio's sign-in sets request.username); the local editor when off."""
         return users.user(getattr(request, "username", None) if request is not None else None)
 
-    def reindex(lines: list[str]) -> None:
-        summary = build_index(settings, pipe.embedder, quiet=True, warn=lines.append)
-        pipe.reload_index()
-        lines.append(f"indexed: {summary.docs_added} added, {summary.docs_changed} changed, "
-                     f"{summary.docs_removed} removed, {summary.chunks_embedded} chunks embedded in "
-                     f"{summary.seconds:.1f} s")
-        log.info("index rebuilt: %s", lines[-1])
-
     def documents_view():
         rows = document_rows(pipe.index, audit)
         return rows, gr.update(choices=[r[0] for r in rows], value=None)
@@ -102,21 +111,20 @@ def build_app(pipe: Pipeline, settings: Settings, users: UserStore | None = None
                                    user, audit)
         log.info("upload by %s: %s", user.name if user else "?", "; ".join(lines))
         if saved:
-            progress(0.3, desc="indexing")
             try:
-                reindex(lines)
+                reindex(pipe, settings, lines, progress)
             except RagError as e:
                 log.warning("upload: index rebuild refused: %s", e)
                 return "\n".join(lines + [f"✗ {e}"]), gr.skip(), gr.skip(), gr.skip()
         return ("\n".join(lines), describe(pipe, settings), *documents_view())
 
-    def delete(doc_id: str | None, request: gr.Request):
+    def delete(doc_id: str | None, request: gr.Request, progress=gr.Progress()):
         user = who(request)
         if not doc_id:
             return "Choose a document first. / 请先选择文档。", gr.skip(), gr.skip(), gr.skip()
         try:
             lines = [delete_document(doc_id, pipe.index, settings.corpus_path, user, audit)]
-            reindex(lines)
+            reindex(pipe, settings, lines, progress)
         except RagError as e:
             log.info("delete of %s by %s refused: %s", doc_id, user.name if user else "?", e)
             return f"✗ {e}", gr.skip(), gr.skip(), gr.skip()
