@@ -65,3 +65,16 @@ def test_late_chunking_gives_the_chunk_vector_and_one_vector_per_sentence(tiny_s
     assert not np.allclose(span_vecs[0][0], span_vecs[0][1], atol=1e-3)
     alone = e.embed([SENTENCES[3], SENTENCES[0]], kind="document")
     assert span_vecs[2][0] @ alone[0] > span_vecs[2][0] @ alone[1]
+
+
+def test_batches_hold_texts_of_about_the_same_number_of_tokens(tiny_st_model, monkeypatch):
+    """Sorted by characters, a short Chinese sentence and a long English one of the same token count land
+    in different batches, and every batch is padded to its longest text; sorted by tokens they do not."""
+    e = SentenceTransformerEmbedder(tiny_st_model, "tiny", dtype="float32", batch_size=2)
+    batches: list[list[str]] = []
+    encode = e.model.encode
+    monkeypatch.setattr(e.model, "encode", lambda texts, **kw: (batches.append(list(texts)), encode(texts, **kw))[1])
+    texts = SENTENCES[:6]
+    e.embed(texts, kind="document")
+    tokens = [e.count_tokens(b) for b in batches]
+    assert [n for b in tokens for n in b] == sorted((n for b in tokens for n in b), reverse=True)
