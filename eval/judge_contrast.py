@@ -21,11 +21,11 @@ from reverify import checker_for, record_passages  # noqa: E402
 
 from rag import cite  # noqa: E402
 from rag.answer_type import agrees, expected_kind  # noqa: E402
+from rag.cite import strip_markers  # noqa: E402
 from rag.evaluate import is_correct, load_set  # noqa: E402
 from rag.pipeline import open_pipeline  # noqa: E402
 from rag.prompt import judge_messages  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
-from rag.cite import strip_markers  # noqa: E402
 from rag.text import in_notation, normalise_numbers, quantities  # noqa: E402
 
 MARGINS = (0.0, 0.1, 0.2, 0.3, 0.5)
