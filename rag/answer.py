@@ -1,6 +1,6 @@
 """The question path: rewrite -> retrieve -> prompt -> generate -> verify -> Answer.
 
->>> pipe = open_pipeline(load_settings())          # doctest: +SKIP  (rag.pipeline)
+>>> pipe = open_pipeline(load_settings())  # doctest: +SKIP
 >>> pipe.ask("上海有多少家重点人工智能企业？").text  # doctest: +SKIP
 '上海有1,149家重点人工智能企业[2]。'
 """

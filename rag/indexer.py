@@ -2,7 +2,7 @@
 only what changed.
 
 >>> summary = build_index(settings, embedder)  # doctest: +SKIP
->>> summary.to_json()["chunks_embedded"]
+>>> summary.to_json()["chunks_embedded"]  # doctest: +SKIP
 0
 """
 

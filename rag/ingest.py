@@ -2,7 +2,7 @@
 formats (.html .pdf .docx .csv .xlsx .json, images) through `readers.py`.
 
 >>> doc = read_document(Path("seeds/003_aea3d6d152eb6b7f.txt"))  # doctest: +SKIP
->>> doc.title, doc.date
+>>> doc.title, doc.date  # doctest: +SKIP
 ('Shanghai Artificial Intelligence Hard Technology and Soft Power: …', '2021-07-07')
 """
 
@@ -85,8 +85,8 @@ def _split_labelled(text: str) -> tuple[str, dict[str, str], dict[str, str]]:
         body_key, body = max(body_candidates, key=lambda kv: len(kv[1]), default=("", ""))
         for k, v in record:
             std = _standard(k)
-            if std:
-                meta.setdefault(std, v)
+            if std:  # a header value ends at its first blank line ("标题：X\n\n正文…" is titled X)
+                meta.setdefault(std, v.split("\n\n")[0].strip())
             elif k != body_key:
                 fields[k] = v
         if not body:  # no body label: the unlabelled remainder is the article

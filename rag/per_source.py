@@ -9,8 +9,8 @@ size, a percentage).
 >>> asks_across("两篇报道分别说有多少家企业？"), asks_across("Compare the two reports."), asks_across("有多少家企业？")
 (True, True, False)
 >>> from rag.records import DocInfo
->>> according_to(DocInfo("d1", "AI in industry", "2024-10-21"), "en")
-'According to "AI in industry" (2024-10-21): '
+>>> according_to(DocInfo("d1", "AI in industry", "2024-10-21"), "en"), according_to(DocInfo("d2", "人工智能", ""), "zh")
+('According to "AI in industry" (October 21, 2024): ', '据《人工智能》（未注明日期）：')
 """
 
 from __future__ import annotations
@@ -149,16 +149,24 @@ def drop_echo(answer: str, question: str) -> str:
     return ("" if has_han(answer) else " ").join(out)
 
 
+def source_date(info: DocInfo, lang: str) -> str:
+    """A source's date in the reader's notation; said to be missing when the document gives none, so that
+    figures of dated and undated sources are not read as equally recent."""
+    if info.date:
+        return dates_in_notation(info.date, lang)
+    return "未注明日期" if lang == "zh" else "undated"
+
+
 def according_to(info: DocInfo, lang: str) -> str:
-    """The lead-in naming a source and its date (in the reader's notation)."""
-    title, date = _short(info.title or info.id), dates_in_notation(info.date, lang)
+    """The lead-in naming a source and its date."""
+    title, date = _short(info.title or info.id), source_date(info, lang)
     if lang == "zh":
-        return f"据《{title}》" + (f"（{date}）" if date else "") + "："
-    return f'According to "{title}"' + (f" ({date})" if date else "") + ": "
+        return f"据《{title}》（{date}）："
+    return f'According to "{title}" ({date}): '
 
 
 def not_stated(info: DocInfo, lang: str) -> str:
-    title, date = _short(info.title or info.id), dates_in_notation(info.date, lang)
+    title, date = _short(info.title or info.id), source_date(info, lang)
     if lang == "zh":
-        return f"《{title}》" + (f"（{date}）" if date else "") + "没有给出这一信息。"
-    return f'"{title}"' + (f" ({date})" if date else "") + " does not say."
+        return f"《{title}》（{date}）没有给出这一信息。"
+    return f'"{title}" ({date}) does not say.'

@@ -37,6 +37,14 @@ def test_chinese_labelled_fields_are_kept_apart_from_the_article():
     assert "重大事件摘要" not in doc.text and "链接:" not in doc.text and "标题:" not in doc.text
 
 
+def test_a_header_value_ends_at_the_blank_line_before_the_article(tmp_path):
+    path = tmp_path / "report.txt"
+    path.write_text("标题：经济日报报道\n\n我国人工智能企业数量超过4500家。\n\n大模型不断涌现。", encoding="utf-8")
+    doc = read_document(path)
+    assert doc.title == "经济日报报道" and doc.date == ""
+    assert doc.text.startswith("我国人工智能企业数量超过4500家。") and "大模型不断涌现。" in doc.text
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "gbk", "utf-16", "utf-8-sig"])
 def test_encodings(tmp_path, encoding):
     text = "人工智能企业数量超过4500家。AI companies exceed 4,500."

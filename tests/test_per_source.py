@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer_type import in_scope, places, scope_of
-from rag.per_source import asks_across, drop_echo
+from rag.per_source import according_to, asks_across, drop_echo
 from rag.pipeline import open_pipeline
 
 
@@ -62,6 +62,14 @@ def test_figures_that_differ_by_source_are_answered_per_source_with_title_and_da
         assert line.startswith(expected[0]) and expected[1] in line
     # each prompt held one source's passages only
     assert all(("4400" in p) != ("4500" in p) for p in gen.prompts)
+
+
+def test_an_undated_source_is_said_to_be_undated(fake_settings, tmp_path):
+    docs = dict(DOCS, b="标题：经济日报报道\n\n我国人工智能企业数量超过4500家。大模型不断涌现。")
+    pipe = open_pipeline(fake_settings.replace(corpus_dir=str(_corpus(tmp_path, docs))), generator=EchoGenerator())
+    a = pipe.ask("我国有多少家人工智能企业？")
+    assert "据《工信部发布会》（2023年10月20日）：" in a.text and "据《经济日报报道》（未注明日期）：" in a.text, a.text
+    assert according_to(pipe.index.doc_info("b"), "en") == 'According to "经济日报报道" (undated): '
 
 
 def test_a_source_that_does_not_say_is_reported_as_such(fake_settings, tmp_path):
