@@ -52,6 +52,7 @@ from .prompt import (
     fit_budget,
     judge_messages,
     select_passages,
+    without_example,
 )
 from .records import Answer, Citation, Hit, Timings
 from .retrieve import Retriever
@@ -315,7 +316,7 @@ class Pipeline:
                     first = time.perf_counter() - t0
                 pieces.append(piece)
                 yield Delta(in_script(piece, traditional))
-            raw = "".join(pieces).strip()
+            raw = without_example("".join(pieces).strip())
             v = None
             titles = [index.doc_info(p.doc_id).title for p in passages]
             if not raw or model_refused(raw) or adds_nothing(raw, f"{question} {standalone}", titles):
@@ -389,7 +390,7 @@ class Pipeline:
                     first = time.perf_counter() - t0
                 pieces.append(piece)
                 yield Delta(in_script(piece, traditional))
-            raw = drop_echo("".join(pieces).strip(), question)
+            raw = drop_echo(without_example("".join(pieces).strip()), question)
             raws.append(lead + raw)
             v = None
             titles = [index.doc_info(p.doc_id).title for p in ps]

@@ -28,6 +28,37 @@ ABSTAIN = {
     "en": "The documents do not contain the answer to this question.",
 }
 
+# The worked example's answer in the system prompt. The small generator sometimes copies it before its own
+# answer ("The country has 500 software companies [1]. Another report gives more than 600 [2]. The digital
+# transformation of Mengniu has gone through three stages…"): `without_example` takes it out of a draft.
+EXAMPLE_ANSWER = {
+    "zh": "全国有500家软件企业[1]。另一篇资料称超过600家[2]。",
+    "en": "The country has 500 software companies [1]. Another report gives more than 600 [2].",
+}
+def _copied(answer: str) -> re.Pattern:
+    """The whole example answer, whatever the spacing and marker numbers (a real answer may well say one of
+    its sentences, hardly both)."""
+    parts = [p for p in re.split(r"\s*\[\d+\][。.]?\s*", answer) if p.strip()]
+    marker = r"\s*(?:\[\d+\]\s*)*[。.]?\s*"
+    return re.compile(marker.join(r"\s*".join(map(re.escape, re.sub(r"\s+", "", p))) for p in parts) + marker)
+
+
+_EXAMPLE_COPIED = [_copied(a) for a in EXAMPLE_ANSWER.values()]
+
+
+def without_example(draft: str) -> str:
+    """The draft without the system prompt's worked example copied into it.
+
+    >>> without_example("The country has 500 software companies [1]. Another report gives more than 600 [2]. It has three stages [1].")
+    'It has three stages [1].'
+    >>> without_example("全国有500家软件企业[1]。另一篇资料称超过600家[2]。"), without_example("全国有500家软件企业[1]。")
+    ('', '全国有500家软件企业[1]。')
+    """
+    for pattern in _EXAMPLE_COPIED:
+        draft = pattern.sub("", draft)
+    return draft.strip()
+
+
 SYSTEM = {
     "zh": (
         "你是文档问答助手。规则：\n"
@@ -37,7 +68,7 @@ SYSTEM = {
         "4. 不同资料给出的数字不同时，分别写出每个数字和它的资料编号，不要合并。\n"
         "5. 资料中有相关内容时就根据它回答，哪怕只能部分回答；只有所有资料都与问题无关时，才只回答：资料中没有相关信息。\n\n"
         "示例\n资料：\n[1] 全国共有500家软件企业。\n[2] More than 600 software firms, half of them in the east.\n"
-        "问题：全国有多少家软件企业？\n回答：全国有500家软件企业[1]。另一篇资料称超过600家[2]。"
+        "问题：全国有多少家软件企业？\n回答：" + EXAMPLE_ANSWER["zh"]
     ),
     "en": (
         "You answer questions about documents. Rules:\n"
@@ -52,7 +83,7 @@ SYSTEM = {
         "Example\nPassages:\n[1] The country has 500 software companies.\n"
         "[2] 全国软件企业超过600家，其中一半在东部。\n"
         "Question: How many software companies does the country have?\n"
-        "Answer: The country has 500 software companies [1]. Another report gives more than 600 [2]."
+        "Answer: " + EXAMPLE_ANSWER["en"]
     ),
 }
 

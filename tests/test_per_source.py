@@ -9,6 +9,7 @@ import pytest
 from rag.answer_type import in_scope, places, scope_of
 from rag.per_source import according_to, asks_across, drop_echo
 from rag.pipeline import open_pipeline
+from rag.prompt import EXAMPLE_ANSWER
 
 
 class EchoGenerator:
@@ -106,6 +107,17 @@ def test_a_figure_stated_for_another_city_is_not_an_answer_for_the_asked_one(fak
     assert not right.ask("上海有多少家重点人工智能企业？").abstained
     unnamed = open_pipeline(settings, generator=EchoGenerator("有1,149家重点人工智能企业[1]。"))
     assert not unnamed.ask("截至2020年有多少家重点人工智能企业？").abstained  # no place asked: no objection
+
+
+def test_the_system_prompts_example_copied_into_a_draft_is_taken_out(fake_settings, tmp_path):
+    """The small generator sometimes writes the worked example's answer before its own."""
+    docs = {"sh": "标题：上海报道\n\n截至2020年，上海有1,149家重点人工智能企业。"}
+    settings = fake_settings.replace(corpus_dir=str(_corpus(tmp_path, docs)))
+    copied = EXAMPLE_ANSWER["zh"] + "上海有1,149家重点人工智能企业[1]。"
+    a = open_pipeline(settings, generator=EchoGenerator(copied)).ask("上海有多少家重点人工智能企业？")
+    assert not a.abstained and a.text == "上海有1,149家重点人工智能企业[1]。", a.text
+    only = open_pipeline(settings, generator=EchoGenerator(EXAMPLE_ANSWER["zh"]))
+    assert only.ask("上海有多少家重点人工智能企业？").abstained
 
 
 @pytest.mark.parametrize("question,across", [
