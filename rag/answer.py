@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .answer_type import about_question, agrees, expected_kind, scope_of
+from .answer_type import about_question, agrees, expected_kind, scope_of, with_measure_word
 from .budget import budget_for
 from .cite import (
     SourcePassage,
@@ -346,8 +346,9 @@ class Pipeline:
             if judged is not None:
                 scores["judge"] = round(judged, 4)
             if judged is None or judged >= s.judge_threshold:
-                yield finish(for_reader(v.text, lang, shown_texts), False, raw, v.citations, v.unsupported, first,
-                             time.perf_counter() - t_gen, scores, hits)
+                shown = with_measure_word(for_reader(v.text, lang, shown_texts), standalone, shown_texts)
+                yield finish(shown, False, raw, v.citations, v.unsupported, first, time.perf_counter() - t_gen,
+                             scores, hits)
                 return
         gen = time.perf_counter() - t_gen
         if v is None:
@@ -409,7 +410,7 @@ class Pipeline:
                     if judged < self.settings.judge_threshold:
                         v = None  # the evidence does not state this answer to the question
             if v is not None and v.supported_sentences:
-                parts.append(lead + for_reader(v.text, lang, texts))
+                parts.append(lead + with_measure_word(for_reader(v.text, lang, texts), standalone, texts))
                 citations.extend(v.citations)  # a source that "does not say" cites nothing
                 answered += 1
             else:

@@ -64,6 +64,35 @@ _EXPECT = [  # (pattern on the question, kind); the first that matches decides
 _RANK = re.compile(r"第几|排名|排第|名次|\brank|\bplace\b|which position", re.IGNORECASE)
 
 
+_MEASURE_ASKED = re.compile(r"(?:多少|几)([家个人名位台所项次种款件座辆艘套篇条])")
+_BARE_FIGURE = re.compile(r"(?<![\d.,])(\d[\d,]*(?:\.\d+)?(?:万亿|亿|万)?)(?=\s*\[\d+\])")
+
+
+def with_measure_word(answer: str, question: str, sources: Sequence[str]) -> str:
+    """A Chinese answer's figure written bare before its marker ("3,000[4]。") takes the measure word the
+    question asks with ("多少家" -> "3,000家[4]。"), unless the `sources` write that value as a count of
+    another kind of thing (unknown units are let through, as by the answer-type check).
+
+    >>> src = ["China has more than 3,000 AI companies."]
+    >>> with_measure_word("超过3,000[4]。", "中国有多少家人工智能企业？", src), with_measure_word("3,000[4]。", "How many?", src)
+    ('超过3,000家[4]。', '3,000[4]。')
+    >>> with_measure_word("3,000[4]。", "中国有多少人从事人工智能？", src)  # the passage counts companies
+    '3,000[4]。'
+    >>> with_measure_word("超过4500家[1]。", "有多少家企业？", src)
+    '超过4500家[1]。'
+    """
+    m = _MEASURE_ASKED.search(question)
+    if not m or not has_han(question):
+        return answer
+    word = m.group(1)
+    want = next((k for k, units in _UNITS.items() if word in units), "thing")
+
+    def one(f: re.Match) -> str:
+        q = quantities(f.group(1))
+        return f.group(1) + word if q and source_kinds(q[0], sources) - {None} <= {want} else f.group(1)
+    return _BARE_FIGURE.sub(one, answer)
+
+
 def expected_kind(question: str) -> str | None:
     q = normalise_numbers(question)
     if _RANK.search(q):
