@@ -27,12 +27,9 @@ from rag.pipeline import open_pipeline  # noqa: E402
 from rag.prompt import judge_messages  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 from rag.text import in_notation, normalise_numbers, quantities  # noqa: E402
+from rag.units import is_year  # noqa: E402
 
 MARGINS = (0.0, 0.1, 0.2, 0.3, 0.5)
-
-
-def is_year(q) -> bool:
-    return q.kind == "number" and q.value == int(q.value) and 1900 <= q.value <= 2100 and not q.scaled
 
 
 def alternatives(answer: str, evidence: list[str], lang: str) -> list[str]:

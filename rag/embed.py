@@ -166,7 +166,9 @@ class PromptedEmbedder:
         distinct = list(dict.fromkeys(inputs))
         slot = {t: i for i, t in enumerate(distinct)}
         copies = np.bincount([slot[t] for t in inputs], minlength=len(distinct))
-        order = np.argsort([-n for n in self.count_tokens(distinct)], kind="stable")
+        one_batch = len(distinct) <= self.batch_size  # a question, say: no order to find
+        order = np.arange(len(distinct)) if one_batch else np.argsort([-n for n in self.count_tokens(distinct)],
+                                                                      kind="stable")
         vecs_d = np.zeros((len(distinct), self.dim), dtype=np.float32)
         for i in range(0, len(order), self.batch_size):
             idx = order[i:i + self.batch_size]

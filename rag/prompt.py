@@ -35,6 +35,8 @@ EXAMPLE_ANSWER = {
     "zh": "全国有500家软件企业[1]。另一篇资料称超过600家[2]。",
     "en": "The country has 500 software companies [1]. Another report gives more than 600 [2].",
 }
+
+
 def _copied(answer: str) -> re.Pattern:
     """The whole example answer, whatever the spacing and marker numbers (a real answer may well say one of
     its sentences, hardly both)."""

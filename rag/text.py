@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import date
 
 # --- scripts ---------------------------------------------------------------------------------------
 # CJK Unified Ideographs, Extension A, Compatibility Ideographs and Extensions B-F (rare names).
@@ -467,10 +468,12 @@ def dates_in_notation(text: str, lang: str) -> str:
     ('发布于2021年7月7日[1]。', 'on August 27, 2022 [1].')
     """
     def one(m: re.Match) -> str:
-        y, mo, d = (int(g) for g in m.groups())
-        if not (1 <= mo <= 12 and 1 <= d <= 31):
+        try:
+            day = date(*(int(g) for g in m.groups()))
+        except ValueError:  # no such day: not a date
             return m.group(0)
-        return f"{y}年{mo}月{d}日" if lang == "zh" else f"{_MONTHS[mo - 1]} {d}, {y}"
+        return (f"{day.year}年{day.month}月{day.day}日" if lang == "zh"
+                else f"{_MONTHS[day.month - 1]} {day.day}, {day.year}")
     return _ISO_DATE.sub(one, text)
 
 
